@@ -1,0 +1,38 @@
+# dumper: PGXS build.  The version comes from dumper.control.
+
+EXTENSION = dumper
+EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
+
+MODULE_big = dumper
+OBJS = \
+	src/dumper.o \
+	src/registry.o \
+	src/regcache.o \
+	src/trigger.o \
+	src/pathset.o \
+	src/queue.o \
+	src/deliver.o \
+	src/redis_url.o \
+	src/redis_client.o
+
+DATA = $(wildcard sql/$(EXTENSION)--*.sql)
+
+SHLIB_LINK += -lhiredis
+PG_CPPFLAGS += -Isrc
+PG_CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+
+REGRESS = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
+REGRESS_OPTS = --inputdir=test
+ISOLATION = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test
+TAP_TESTS = 1
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+.PHONY: test demo
+test:
+	bash test/run.sh
+demo:
+	bash demo/run.sh

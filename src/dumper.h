@@ -1,0 +1,57 @@
+/*-------------------------------------------------------------------------
+ *
+ * dumper.h
+ *	  Declarations shared by dumper's subsystems.
+ *
+ * Data flows one way: trigger.c (row -> paths, through regcache.c) ->
+ * pathset.c (the transaction's de-duplicated set) -> queue.c (the WAL-logged
+ * queue table, written at pre-commit) -> deliver.c (claims committed rows)
+ * -> redis_client.c (pipelined DEL/PUBLISH).  Nothing before deliver.c knows
+ * that Redis exists.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef DUMPER_H
+#define DUMPER_H
+
+#include "postgres.h"
+
+#include "access/htup.h"
+#include "utils/relcache.h"
+
+/* Schema holding dumper's internal state (queue, registrations, trigger). */
+#define DUMPER_SCHEMA			"dumper"
+
+/* Longest path accepted, in bytes; longer ones are an error, never cut. */
+#define DUMPER_MAX_PATH_LEN		4096
+
+/* GUC variables (dumper.c) */
+extern char *dumper_redis_url;
+extern char *dumper_redis_prefix;
+extern char *dumper_publish_channel;
+extern char *dumper_database;
+extern int	dumper_batch_size;
+extern int	dumper_redis_timeout;
+extern bool dumper_enabled;
+
+/* pathset.c: the current transaction's de-duplicated set of paths */
+extern void dumper_pathset_init(void);
+extern void dumper_pathset_add(const char *path, int len);
+extern int	dumper_pathset_count(void);
+extern const char *dumper_pathset_get(int i);
+
+/* queue.c: the durable queue */
+extern Oid	dumper_queue_relid(bool missing_ok);
+extern void dumper_queue_write(const char *const *paths, int npaths);
+
+/* regcache.c: per-backend cache of registrations */
+extern void dumper_regcache_init(void);
+extern void dumper_regcache_gather(Relation rel, HeapTuple tuple);
+
+/* registry.c: catalog helpers shared with other files */
+extern Oid	dumper_internal_owner(void);
+
+/* dumper.c: waking the background worker (a no-op without it) */
+extern void dumper_wake_worker(void);
+
+#endif							/* DUMPER_H */

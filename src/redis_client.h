@@ -1,0 +1,49 @@
+/*-------------------------------------------------------------------------
+ *
+ * redis_client.h
+ *	  A small, time-bounded, interruptible Redis client over hiredis 0.14.
+ *
+ * Every call returns within its timeout and within about 100 ms of an
+ * interrupt (it waits with WaitLatchOrSocket and runs CHECK_FOR_INTERRUPTS,
+ * so a query cancel or SIGTERM ends it with the usual ereport).  Failures of
+ * Redis itself are not ereport'ed: the functions return false/NULL and put a
+ * one-line English message in err, so that the caller chooses between an
+ * ERROR (dumper_deliver) and a retry (the background worker).  A connection
+ * that failed once is unusable: close it and connect again.
+ *
+ * Memory: the connection is malloc'ed (hiredis allocates with malloc), so it
+ * may outlive any memory context; the caller must close it, also on error
+ * (PG_FINALLY), or keep it in a static.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef DUMPER_REDIS_CLIENT_H
+#define DUMPER_REDIS_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct DumperRedis DumperRedis;
+
+/*
+ * Connect to the server named by url (dumper.redis_url syntax), then AUTH
+ * and SELECT as the URL says, all within timeout_ms.  NULL on failure.
+ */
+extern DumperRedis *dumper_redis_connect(const char *url, int timeout_ms,
+										 char *err, size_t errlen);
+
+/*
+ * In one pipelined round trip, DEL prefix||path for every path (several keys
+ * per DEL command) and, when channel is non-empty, PUBLISH channel path for
+ * every path.  Keys and messages are binary-safe.  True only when Redis
+ * acknowledged every command without an error reply.
+ */
+extern bool dumper_redis_invalidate(DumperRedis *r, const char *prefix,
+									const char *channel,
+									const char *const *paths, int npaths,
+									int timeout_ms, char *err, size_t errlen);
+
+/* Close the connection and free it; NULL is allowed. */
+extern void dumper_redis_close(DumperRedis *r);
+
+#endif							/* DUMPER_REDIS_CLIENT_H */
