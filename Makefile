@@ -18,8 +18,9 @@ OBJS = \
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
 SHLIB_LINK += -lhiredis
-PG_CPPFLAGS += -Isrc
-PG_CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+# PostgreSQL's headers are system headers: -Wextra applies to our code only.
+PG_CPPFLAGS += -Isrc -isystem $(includedir_server)
+PG_CFLAGS += -Wall -Wextra -Werror
 
 REGRESS = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
 REGRESS_OPTS = --inputdir=test

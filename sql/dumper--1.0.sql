@@ -1,0 +1,110 @@
+-- dumper 1.0: invalidate cached web pages in Redis after committed writes.
+--
+-- User-facing objects carry the dumper_ prefix and live in the schema the
+-- extension is created in; internal state lives in the schema "dumper",
+-- which ordinary roles cannot use.  Built-ins are schema-qualified so that a
+-- caller's search_path cannot change what this script means.
+
+\echo Use "CREATE EXTENSION dumper" to load this file. \quit
+
+CREATE SCHEMA dumper;
+REVOKE ALL ON SCHEMA dumper FROM PUBLIC;
+
+-- Registered tables: one row per table, with either a paths function or
+-- path templates.  A configuration table: pg_dump keeps its rows.
+CREATE TABLE dumper.registration (
+    tbl pg_catalog.regclass NOT NULL,
+    paths pg_catalog.regprocedure,
+    templates pg_catalog.text[],
+    CONSTRAINT registration_one_source
+        CHECK ((paths IS NULL) <> (templates IS NULL))
+);
+CREATE UNIQUE INDEX registration_tbl ON dumper.registration ((tbl::pg_catalog.oid));
+SELECT pg_catalog.pg_extension_config_dump('dumper.registration', '');
+
+-- The durable queue: one row per committed transaction (or per chunk of its
+-- paths), written directly into the heap at pre-commit, so it commits or
+-- vanishes with the transaction and is WAL-logged like any table.  Rows are
+-- deleted once Redis acknowledged them.  PLAIN storage: the writer keeps
+-- every row under the page size, so nothing is ever TOASTed.
+CREATE TABLE dumper.queue (
+    xid pg_catalog.xid8 NOT NULL,
+    enqueued_at pg_catalog.timestamptz NOT NULL,
+    paths pg_catalog.text[] NOT NULL
+) WITH (autovacuum_vacuum_scale_factor = 0,
+        autovacuum_vacuum_threshold = 10000,
+        autovacuum_vacuum_insert_scale_factor = 0,
+        autovacuum_vacuum_insert_threshold = 10000);
+ALTER TABLE dumper.queue ALTER COLUMN paths SET STORAGE PLAIN;
+
+-- The row trigger of every registered table.
+CREATE FUNCTION dumper.trigger()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'dumper_trigger'
+LANGUAGE C;
+
+CREATE FUNCTION dumper_register(tbl pg_catalog.regclass,
+                                paths pg_catalog.regproc DEFAULT NULL,
+                                templates pg_catalog.text[] DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'dumper_register'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+
+COMMENT ON FUNCTION dumper_register(pg_catalog.regclass, pg_catalog.regproc, pg_catalog.text[]) IS
+'register a table whose committed writes invalidate the paths its function returns';
+
+CREATE FUNCTION dumper_unregister(tbl pg_catalog.regclass)
+RETURNS void
+AS 'MODULE_PATHNAME', 'dumper_unregister'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION dumper_unregister(pg_catalog.regclass) IS
+'remove a table''s registration and its trigger';
+
+CREATE FUNCTION dumper_invalidate(VARIADIC paths pg_catalog.text[])
+RETURNS void
+AS 'MODULE_PATHNAME', 'dumper_invalidate'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION dumper_invalidate(pg_catalog.text[]) IS
+'add paths to the current transaction''s invalidations';
+
+CREATE FUNCTION dumper_transaction_paths()
+RETURNS SETOF pg_catalog.text
+AS 'MODULE_PATHNAME', 'dumper_transaction_paths'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION dumper_transaction_paths() IS
+'paths gathered by the current transaction, not yet committed';
+
+CREATE FUNCTION dumper_deliver(max_paths pg_catalog.int4 DEFAULT NULL)
+RETURNS pg_catalog.int8
+AS 'MODULE_PATHNAME', 'dumper_deliver'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+
+COMMENT ON FUNCTION dumper_deliver(pg_catalog.int4) IS
+'deliver committed, pending invalidations to Redis from this session';
+
+-- Committed invalidations not yet delivered, one row per path.
+CREATE VIEW dumper_pending AS
+    SELECT p.path, q.enqueued_at, q.xid AS transaction_id
+    FROM dumper.queue AS q,
+         pg_catalog.unnest(q.paths) AS p(path);
+
+-- Registered tables with their source of paths and their triggers.
+CREATE VIEW dumper_registrations AS
+    SELECT r.tbl AS table_name,
+           r.paths AS paths_function,
+           r.templates,
+           ARRAY(
+               SELECT t.tgname::pg_catalog.text
+               FROM pg_catalog.pg_trigger AS t
+               WHERE t.tgrelid OPERATOR(pg_catalog.=) r.tbl
+                 AND t.tgfoid OPERATOR(pg_catalog.=) 'dumper.trigger()'::pg_catalog.regprocedure
+               ORDER BY t.tgname) AS triggers
+    FROM dumper.registration AS r;
+
+-- Manual invalidation and delivery are granted explicitly.
+REVOKE ALL ON FUNCTION dumper_invalidate(pg_catalog.text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION dumper_deliver(pg_catalog.int4) FROM PUBLIC;
+GRANT SELECT ON dumper_pending, dumper_registrations TO PUBLIC;

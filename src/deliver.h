@@ -1,0 +1,23 @@
+/*-------------------------------------------------------------------------
+ *
+ * deliver.h
+ *	  Claiming committed invalidations from the queue and sending them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef DUMPER_DELIVER_H
+#define DUMPER_DELIVER_H
+
+#include "redis_client.h"
+
+/*
+ * Claim up to about max_paths pending paths, send them, delete the claimed
+ * rows.  Must run inside a transaction with an active snapshot; the caller
+ * commits.  Returns the number of distinct paths sent (0: queue empty), or
+ * -1 when Redis failed (err says why; nothing was deleted, and the caller
+ * must abort the transaction to release the claimed rows).
+ */
+extern int64 dumper_deliver_batch(DumperRedis *redis, int max_paths,
+								  char *err, size_t errlen);
+
+#endif							/* DUMPER_DELIVER_H */

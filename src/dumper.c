@@ -1,0 +1,145 @@
+/*-------------------------------------------------------------------------
+ *
+ * dumper.c
+ *	  Module initialisation and configuration (GUCs) of dumper.
+ *
+ * dumper keeps web page caches fresh: every committed write to a registered
+ * table invalidates the URL paths its paths function returns, by deleting
+ * per-path keys in Redis after commit.  This file only wires the subsystems
+ * together; see dumper.h for the data flow.
+ *
+ * Rules: _PG_init may run in any backend that loads the library (through
+ * shared_preload_libraries or at the first call of a dumper function), so
+ * everything registered here must be harmless in a database where the
+ * extension does not exist.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#include "dumper.h"
+#include "redis_url.h"
+
+PG_MODULE_MAGIC;
+
+char	   *dumper_redis_url = NULL;
+char	   *dumper_redis_prefix = NULL;
+char	   *dumper_publish_channel = NULL;
+char	   *dumper_database = NULL;
+int			dumper_batch_size = 10000;
+int			dumper_redis_timeout = 2000;
+bool		dumper_enabled = true;
+
+void		_PG_init(void);
+
+/*
+ * Check hook of dumper.redis_url: reject a URL that does not parse, so that a
+ * typo is reported by SET, ALTER SYSTEM or the reload, not by delivery.
+ */
+static bool
+dumper_redis_url_check(char **newval, void **extra, GucSource source)
+{
+	DumperRedisUrl url;
+	const char *problem;
+
+	problem = dumper_redis_url_parse(*newval, &url);
+	if (problem != NULL)
+	{
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errmsg("invalid value for parameter \"dumper.redis_url\"");
+		GUC_check_errdetail("%s", problem);
+		GUC_check_errhint("Use redis://[user:password@]host[:port][/db] or unix:///path/to/redis.sock[?db=N].");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Define the GUCs and set up the per-backend subsystems.
+ */
+void
+_PG_init(void)
+{
+	DefineCustomStringVariable("dumper.redis_url",
+							   "URL of the Redis server that receives invalidations.",
+							   "redis://[user:password@]host[:port][/db] or unix:///path/to/redis.sock[?db=N]. "
+							   "May hold a password, so only superusers can see it.",
+							   &dumper_redis_url,
+							   "redis://127.0.0.1:6379/0",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY,
+							   dumper_redis_url_check, NULL, NULL);
+
+	DefineCustomStringVariable("dumper.redis_prefix",
+							   "Prefix of every Redis key dumper deletes.",
+							   "The invalidation key of path P is this prefix followed by P.",
+							   &dumper_redis_prefix,
+							   "dumper:",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("dumper.publish_channel",
+							   "Redis channel on which each delivered path is also published.",
+							   "Empty (the default) publishes nothing.",
+							   &dumper_publish_channel,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("dumper.database",
+							   "Database whose queue the background worker delivers.",
+							   NULL,
+							   &dumper_database,
+							   "postgres",
+							   PGC_POSTMASTER,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("dumper.batch_size",
+							"Most paths delivered to Redis in one round trip.",
+							NULL,
+							&dumper_batch_size,
+							10000, 1, 1000000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("dumper.redis_timeout",
+							"Longest wait for Redis in any one call: connect, or a whole batch.",
+							NULL,
+							&dumper_redis_timeout,
+							2000, 10, 600000,
+							PGC_SUSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("dumper.enabled",
+							 "Gather invalidation paths from writes to registered tables.",
+							 "Off skips gathering, e.g. for a bulk load; dumper_invalidate() still works.",
+							 &dumper_enabled,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("dumper");
+
+	dumper_pathset_init();
+	dumper_regcache_init();
+}
+
+/*
+ * Wake the background worker after a commit that queued paths.  Only
+ * SetLatch may happen here: it runs in XACT_EVENT_COMMIT.
+ */
+void
+dumper_wake_worker(void)
+{
+	/* The background worker is not part of this build yet. */
+}

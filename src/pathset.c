@@ -1,0 +1,361 @@
+/*-------------------------------------------------------------------------
+ *
+ * pathset.c
+ *	  The current transaction's de-duplicated set of paths, and its flush to
+ *	  the queue at pre-commit.
+ *
+ * Each distinct path is kept once, in insertion order, however many rows
+ * produced it.  Paths added inside a subtransaction are remembered by a
+ * stack of marks (subtransaction id, first index) so that a rolled-back
+ * subtransaction removes exactly the paths it added; top-level additions
+ * need no mark, so a transaction without savepoints pays nothing for this.
+ *
+ * Memory: everything lives in a context under TopTransactionContext, so it
+ * vanishes with the transaction whatever happens; the static pointers are
+ * cleared at every transaction end.  Path bytes are carved from large
+ * blocks (no per-path chunk header).
+ *
+ * Errors: adding may ereport (too long, out of memory).  The pre-commit and
+ * pre-prepare flush may ereport, which aborts the transaction; nothing else
+ * here runs at XACT_EVENT_COMMIT except waking the worker.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "common/hashfn.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#include "dumper.h"
+
+/* One member of the set: the path (NUL-terminated) and its hash. */
+typedef struct PathEntry
+{
+	const char *path;
+	uint32		hash;
+	char		status;
+} PathEntry;
+
+#define SH_PREFIX		pathhash
+#define SH_ELEMENT_TYPE PathEntry
+#define SH_KEY_TYPE		const char *
+#define SH_KEY			path
+#define SH_HASH_KEY(tb, key) hash_bytes((const unsigned char *) (key), strlen(key))
+#define SH_EQUAL(tb, a, b)	(strcmp((a), (b)) == 0)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a)	((a)->hash)
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/* Where a subtransaction's additions start in paths[]. */
+typedef struct PathMark
+{
+	SubTransactionId subid;
+	int			start;
+} PathMark;
+
+#define PATHSET_BLOCK_SIZE	(64 * 1024)
+
+static MemoryContext pathset_cxt = NULL;
+static pathhash_hash *pathset_hash = NULL;
+static const char **pathset_paths = NULL;	/* insertion order */
+static int	pathset_npaths = 0;
+static int	pathset_maxpaths = 0;
+static PathMark *pathset_marks = NULL;
+static int	pathset_nmarks = 0;
+static int	pathset_maxmarks = 0;
+static char *pathset_block = NULL;	/* free space for path bytes */
+static Size pathset_block_left = 0;
+static bool pathset_flushed = false;	/* queued at pre-commit/pre-prepare */
+static bool pathset_wake = false;	/* wake the worker at commit */
+
+/*
+ * Forget the set; its memory goes with TopTransactionContext.
+ */
+static void
+pathset_reset(void)
+{
+	pathset_cxt = NULL;
+	pathset_hash = NULL;
+	pathset_paths = NULL;
+	pathset_npaths = pathset_maxpaths = 0;
+	pathset_marks = NULL;
+	pathset_nmarks = pathset_maxmarks = 0;
+	pathset_block = NULL;
+	pathset_block_left = 0;
+	pathset_flushed = false;
+}
+
+/*
+ * Copy len bytes of path, NUL-terminated, into the current block.
+ */
+static const char *
+pathset_copy(const char *path, int len)
+{
+	char	   *copy;
+
+	if (pathset_block_left < (Size) len + 1)
+	{
+		Size		size = Max(PATHSET_BLOCK_SIZE, (Size) len + 1);
+
+		pathset_block = MemoryContextAlloc(pathset_cxt, size);
+		pathset_block_left = size;
+	}
+	copy = pathset_block;
+	memcpy(copy, path, len);
+	copy[len] = '\0';
+	pathset_block += len + 1;
+	pathset_block_left -= len + 1;
+	return copy;
+}
+
+/*
+ * Add a path to the transaction's set unless it is there already.  An empty
+ * path means "no path" and is ignored, like NULL.  A path containing a NUL
+ * byte cannot come from a text value.
+ */
+void
+dumper_pathset_add(const char *path, int len)
+{
+	uint32		hash;
+	bool		found;
+	PathEntry  *entry;
+	SubTransactionId subid;
+
+	if (len == 0)
+		return;
+	if (len > DUMPER_MAX_PATH_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("path is too long to invalidate: %d bytes", len),
+				 errdetail("The path starts with \"%s\".",
+						   pnstrdup(path, 40)),
+				 errhint("dumper accepts paths of at most %d bytes.",
+						 DUMPER_MAX_PATH_LEN)));
+	if (pathset_flushed)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
+				 errmsg("cannot add paths after the transaction's invalidations were queued")));
+
+	if (pathset_cxt == NULL)
+	{
+		pathset_cxt = AllocSetContextCreate(TopTransactionContext,
+											"dumper paths",
+											ALLOCSET_DEFAULT_SIZES);
+		pathset_hash = pathhash_create(pathset_cxt, 64, NULL);
+		pathset_maxpaths = 64;
+		pathset_paths = MemoryContextAlloc(pathset_cxt,
+										   pathset_maxpaths * sizeof(char *));
+	}
+
+	/* Look up with a NUL-terminated copy only when the path is new. */
+	{
+		char		stackbuf[256];
+		char	   *key = (len < (int) sizeof(stackbuf)) ? stackbuf : palloc(len + 1);
+
+		memcpy(key, path, len);
+		key[len] = '\0';
+		hash = hash_bytes((const unsigned char *) key, len);
+		entry = pathhash_lookup_hash(pathset_hash, key, hash);
+		if (entry != NULL)
+		{
+			if (key != stackbuf)
+				pfree(key);
+			return;
+		}
+		if (key != stackbuf)
+			pfree(key);
+	}
+
+	path = pathset_copy(path, len);
+	entry = pathhash_insert_hash(pathset_hash, path, hash, &found);
+	Assert(!found);
+
+	if (pathset_npaths >= pathset_maxpaths)
+	{
+		pathset_maxpaths *= 2;
+		pathset_paths = repalloc_huge(pathset_paths,
+									  pathset_maxpaths * sizeof(char *));
+	}
+
+	/* Remember where a subtransaction's additions begin. */
+	subid = GetCurrentSubTransactionId();
+	if (subid != TopSubTransactionId &&
+		(pathset_nmarks == 0 ||
+		 pathset_marks[pathset_nmarks - 1].subid != subid))
+	{
+		if (pathset_nmarks >= pathset_maxmarks)
+		{
+			pathset_maxmarks = Max(8, pathset_maxmarks * 2);
+			if (pathset_marks == NULL)
+				pathset_marks = MemoryContextAlloc(pathset_cxt,
+												   pathset_maxmarks * sizeof(PathMark));
+			else
+				pathset_marks = repalloc(pathset_marks,
+										 pathset_maxmarks * sizeof(PathMark));
+		}
+		pathset_marks[pathset_nmarks].subid = subid;
+		pathset_marks[pathset_nmarks].start = pathset_npaths;
+		pathset_nmarks++;
+	}
+
+	pathset_paths[pathset_npaths++] = path;
+}
+
+/* Number of distinct paths gathered so far by this transaction. */
+int
+dumper_pathset_count(void)
+{
+	return pathset_npaths;
+}
+
+/* The i-th path gathered, in insertion order. */
+const char *
+dumper_pathset_get(int i)
+{
+	Assert(i >= 0 && i < pathset_npaths);
+	return pathset_paths[i];
+}
+
+/*
+ * A subtransaction ended: on commit its additions now belong to its parent;
+ * on abort they are removed from the set.
+ */
+static void
+pathset_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						 SubTransactionId parentSubid, void *arg)
+{
+	if (pathset_nmarks == 0)
+		return;
+
+	if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		PathMark   *top = &pathset_marks[pathset_nmarks - 1];
+
+		if (top->subid != mySubid)
+			return;
+		if (parentSubid == TopSubTransactionId ||
+			(pathset_nmarks >= 2 &&
+			 pathset_marks[pathset_nmarks - 2].subid == parentSubid))
+			pathset_nmarks--;	/* merged into the parent's range */
+		else
+			top->subid = parentSubid;
+	}
+	else if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		int			start = -1;
+
+		while (pathset_nmarks > 0 &&
+			   pathset_marks[pathset_nmarks - 1].subid >= mySubid)
+			start = pathset_marks[--pathset_nmarks].start;
+		if (start < 0)
+			return;
+		for (int i = start; i < pathset_npaths; i++)
+			pathhash_delete(pathset_hash, pathset_paths[i]);
+		pathset_npaths = start;
+	}
+}
+
+/*
+ * Queue the set at pre-commit and pre-prepare; wake the worker after
+ * commit; forget the set at every end of transaction.
+ */
+static void
+pathset_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			if (pathset_npaths > 0)
+			{
+				dumper_queue_write(pathset_paths, pathset_npaths);
+				pathset_flushed = true;
+				pathset_wake = (event == XACT_EVENT_PRE_COMMIT);
+			}
+			break;
+		case XACT_EVENT_COMMIT:
+			/* Too late to fail: only set a latch. */
+			if (pathset_wake)
+				dumper_wake_worker();
+			pathset_wake = false;
+			pathset_reset();
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			pathset_wake = false;
+			pathset_reset();
+			break;
+		case XACT_EVENT_PARALLEL_PRE_COMMIT:
+			break;
+	}
+}
+
+/* Register the transaction callbacks; once per backend, from _PG_init. */
+void
+dumper_pathset_init(void)
+{
+	RegisterXactCallback(pathset_xact_callback, NULL);
+	RegisterSubXactCallback(pathset_subxact_callback, NULL);
+}
+
+PG_FUNCTION_INFO_V1(dumper_invalidate);
+
+/*
+ * dumper_invalidate(VARIADIC paths text[]): add paths by hand to the current
+ * transaction.  NULL and empty elements are ignored.  Works even when
+ * dumper.enabled is off, so that a bulk load can invalidate what it knows.
+ */
+Datum
+dumper_invalidate(PG_FUNCTION_ARGS)
+{
+	ArrayType  *paths = PG_GETARG_ARRAYTYPE_P(0);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+
+	deconstruct_array(paths, TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &nelems);
+	for (int i = 0; i < nelems; i++)
+	{
+		text	   *t;
+
+		if (nulls[i])
+			continue;
+		t = DatumGetTextPP(elems[i]);
+		dumper_pathset_add(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	}
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(dumper_transaction_paths);
+
+/*
+ * dumper_transaction_paths(): the paths gathered so far by the current
+ * transaction, in the order they were first gathered.
+ */
+Datum
+dumper_transaction_paths(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	for (int i = 0; i < pathset_npaths; i++)
+	{
+		Datum		value = CStringGetTextDatum(pathset_paths[i]);
+		bool		isnull = false;
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
+	}
+	return (Datum) 0;
+}

@@ -1,0 +1,167 @@
+/*-------------------------------------------------------------------------
+ *
+ * queue.c
+ *	  Writing a transaction's paths into the durable queue, dumper.queue.
+ *
+ * The queue is an ordinary WAL-logged heap table, so its rows commit or
+ * vanish with the transaction that wrote them, survive a crash and follow a
+ * failover.  The writer skips the executor: one heap_insert per chunk of
+ * paths, at pre-commit, with no index, no sequence and no trigger.  Ordinary
+ * roles have no privilege on the table; the insert is the extension's own
+ * doing on their behalf.  Concurrent writers never wait for each other here
+ * (no unique key: the same hot path may be queued by many transactions and is
+ * de-duplicated at delivery).
+ *
+ * Every row is kept below the heap's maximum tuple size (paths are at most
+ * DUMPER_MAX_PATH_LEN bytes), and the column's storage is PLAIN, so nothing is
+ * ever TOASTed and no snapshot is needed at pre-commit.
+ *
+ * Errors: may ereport; it runs at pre-commit or pre-prepare, where an error
+ * still aborts the transaction cleanly.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+#include "utils/xid8.h"
+
+#include "dumper.h"
+
+/* Largest array payload of one queue row, leaving room for the header. */
+#define QUEUE_ROW_PAYLOAD	(MaxHeapTupleSize - 512)
+
+static Oid	queue_relid = InvalidOid;
+static bool queue_callback_registered = false;
+
+/*
+ * Forget the cached OID of the queue when it (or everything) is invalidated:
+ * DROP EXTENSION and CREATE EXTENSION give it a new OID.
+ */
+static void
+queue_relcache_callback(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == queue_relid)
+		queue_relid = InvalidOid;
+}
+
+/*
+ * The OID of dumper.queue, cached per backend.  InvalidOid when the extension
+ * does not exist in this database and missing_ok.
+ */
+Oid
+dumper_queue_relid(bool missing_ok)
+{
+	if (!OidIsValid(queue_relid))
+	{
+		Oid			nspid = get_namespace_oid(DUMPER_SCHEMA, missing_ok);
+
+		if (OidIsValid(nspid))
+			queue_relid = get_relname_relid("queue", nspid);
+		if (!OidIsValid(queue_relid) && !missing_ok)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("dumper's queue table does not exist"),
+					 errhint("Run CREATE EXTENSION dumper in this database.")));
+		if (!queue_callback_registered)
+		{
+			CacheRegisterRelcacheCallback(queue_relcache_callback, (Datum) 0);
+			queue_callback_registered = true;
+		}
+	}
+	return queue_relid;
+}
+
+/*
+ * Build a one-dimensional text[] of paths[first..last) directly, without
+ * making a text datum per path.
+ */
+static ArrayType *
+queue_build_array(const char *const *paths, const int *lens, int first, int last)
+{
+	int			n = last - first;
+	Size		nbytes = ARR_OVERHEAD_NONULLS(1);
+	ArrayType  *array;
+	char	   *p;
+
+	for (int i = first; i < last; i++)
+		nbytes += INTALIGN(VARHDRSZ + lens[i]);
+
+	array = (ArrayType *) palloc0(nbytes);
+	SET_VARSIZE(array, nbytes);
+	array->ndim = 1;
+	array->dataoffset = 0;
+	array->elemtype = TEXTOID;
+	ARR_DIMS(array)[0] = n;
+	ARR_LBOUND(array)[0] = 1;
+
+	p = ARR_DATA_PTR(array);
+	for (int i = first; i < last; i++)
+	{
+		SET_VARSIZE(p, VARHDRSZ + lens[i]);
+		memcpy(VARDATA(p), paths[i], lens[i]);
+		p += INTALIGN(VARHDRSZ + lens[i]);
+	}
+	return array;
+}
+
+/*
+ * Insert paths[0..npaths) into the queue as part of the current transaction,
+ * in as few rows as fit in a heap page each.  When the extension has been
+ * dropped in this very transaction there is nowhere to deliver: the paths
+ * are discarded.
+ */
+void
+dumper_queue_write(const char *const *paths, int npaths)
+{
+	Oid			relid = dumper_queue_relid(true);
+	Relation	rel;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	int		   *lens;
+	int			first = 0;
+
+	if (!OidIsValid(relid))
+		return;
+
+	lens = palloc(npaths * sizeof(int));
+	for (int i = 0; i < npaths; i++)
+		lens[i] = strlen(paths[i]);
+
+	rel = table_open(relid, RowExclusiveLock);
+	values[0] = FullTransactionIdGetDatum(GetTopFullTransactionId());
+	values[1] = TimestampTzGetDatum(GetCurrentTimestamp());
+
+	while (first < npaths)
+	{
+		Size		payload = 0;
+		int			last = first;
+		HeapTuple	tuple;
+		ArrayType  *array;
+
+		while (last < npaths &&
+			   (last == first ||
+				payload + INTALIGN(VARHDRSZ + lens[last]) <= QUEUE_ROW_PAYLOAD))
+			payload += INTALIGN(VARHDRSZ + lens[last++]);
+
+		array = queue_build_array(paths, lens, first, last);
+		values[2] = PointerGetDatum(array);
+		tuple = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+		simple_heap_insert(rel, tuple);
+		heap_freetuple(tuple);
+		pfree(array);
+		first = last;
+	}
+
+	table_close(rel, NoLock);		/* keep the lock until commit */
+	pfree(lens);
+}
