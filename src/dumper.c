@@ -41,7 +41,8 @@ void		_PG_init(void);
  * typo is reported by SET, ALTER SYSTEM or the reload, not by delivery.
  */
 static bool
-dumper_redis_url_check(char **newval, void **extra, GucSource source)
+dumper_redis_url_check(char **newval, void **extra pg_attribute_unused(),
+					   GucSource source pg_attribute_unused())
 {
 	DumperRedisUrl url;
 	const char *problem;
@@ -94,10 +95,11 @@ _PG_init(void)
 
 	DefineCustomStringVariable("dumper.database",
 							   "Database whose queue the background worker delivers.",
-							   NULL,
+							   "Not PGC_POSTMASTER, so that the library can also be loaded "
+							   "without shared_preload_libraries.",
 							   &dumper_database,
 							   "postgres",
-							   PGC_POSTMASTER,
+							   PGC_SIGHUP,
 							   0,
 							   NULL, NULL, NULL);
 

@@ -231,7 +231,8 @@ dumper_pathset_get(int i)
  */
 static void
 pathset_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-						 SubTransactionId parentSubid, void *arg)
+						 SubTransactionId parentSubid,
+						 void *arg pg_attribute_unused())
 {
 	if (pathset_nmarks == 0)
 		return;
@@ -269,7 +270,7 @@ pathset_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
  * commit; forget the set at every end of transaction.
  */
 static void
-pathset_xact_callback(XactEvent event, void *arg)
+pathset_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 {
 	switch (event)
 	{

@@ -48,7 +48,7 @@ static bool queue_callback_registered = false;
  * DROP EXTENSION and CREATE EXTENSION give it a new OID.
  */
 static void
-queue_relcache_callback(Datum arg, Oid relid)
+queue_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
 {
 	if (relid == InvalidOid || relid == queue_relid)
 		queue_relid = InvalidOid;

@@ -60,7 +60,7 @@ static HTAB *regcache = NULL;
 
 /* Mark the entry of relid (or every entry) for rebuilding. */
 static void
-regcache_relcache_callback(Datum arg, Oid relid)
+regcache_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
 {
 	HASH_SEQ_STATUS status;
 	RegEntry   *entry;
@@ -81,7 +81,8 @@ regcache_relcache_callback(Datum arg, Oid relid)
 
 /* A function changed: rebuild every entry (cheap, and DDL is rare). */
 static void
-regcache_proc_callback(Datum arg, int cacheid, uint32 hashvalue)
+regcache_proc_callback(Datum arg, int cacheid pg_attribute_unused(),
+					   uint32 hashvalue pg_attribute_unused())
 {
 	regcache_relcache_callback(arg, InvalidOid);
 }
