@@ -83,7 +83,12 @@ dumper_deliver_batch(DumperRedis *redis, int max_paths, char *err, size_t errlen
 	portal = SPI_cursor_open(NULL, plan, NULL, NULL, false);
 	while (npaths < max_paths)
 	{
-		SPI_cursor_fetch(portal, true, 64);
+		/*
+		 * Rows are locked as they are fetched: fetch one at a time, so that
+		 * no row beyond the batch is locked.  (A row locked but left unsent
+		 * would only be delayed, never lost.)
+		 */
+		SPI_cursor_fetch(portal, true, 1);
 		if (SPI_processed == 0)
 			break;
 		for (uint64 r = 0; r < SPI_processed; r++)

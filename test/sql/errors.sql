@@ -129,7 +129,7 @@ SELECT pg_temp.err($$SET dumper.redis_url = 'redis://127.0.0.1:0'$$);
 SELECT pg_temp.err($$SET dumper.redis_url = 'redis://127.0.0.1:65536'$$);
 SELECT pg_temp.err($$SET dumper.redis_url = 'redis://127.0.0.1:port'$$);
 SELECT pg_temp.err($$SET dumper.redis_url = 'redis://127.0.0.1:6379/db'$$);
-SELECT pg_temp.err($$SET dumper.redis_url = 'redis://' || repeat('h', 300) || ':6379'$$);
+SELECT pg_temp.err(format('SET dumper.redis_url = %L', 'redis://' || repeat('h', 300) || ':6379'));
 SELECT pg_temp.err($$SET dumper.redis_url = 'redis://[::1:6379'$$);
 SELECT pg_temp.err($$SET dumper.redis_url = 'unix://relative/redis.sock'$$);
 SELECT pg_temp.err($$SET dumper.redis_url = 'unix:///tmp/redis.sock?db=x'$$);
@@ -150,6 +150,8 @@ SELECT pg_temp.err($$SELECT dumper_deliver()$$);
 RESET dumper.redis_url;
 SELECT path FROM dumper_pending;
 
+-- Clean up; the order of cascade notices is no contract.
+SET client_min_messages = warning;
 DROP TABLE icecream, owned, parted CASCADE;
 DROP SEQUENCE icecream_seq;
 DROP TYPE icecream_type;

@@ -1,0 +1,384 @@
+# test/perl/DumperTest.pm: real Redis servers and dumper-ready nodes for the TAP tests.
+
+=pod
+
+=head1 NAME
+
+DumperTest - real Redis servers and dumper-ready PostgreSQL nodes for TAP tests
+
+=head1 SYNOPSIS
+
+  use PostgreSQL::Test::Cluster;
+  use PostgreSQL::Test::Utils;
+  use Test::More;
+  use DumperTest;
+
+  my $redis = DumperTest::Redis->start;     # a real redis-server, free port
+  my $node  = DumperTest::new_node('main', redis => $redis);
+  $node->start;
+  $node->safe_psql('postgres', 'CREATE EXTENSION dumper');
+
+  $redis->cmd('SET', 'dumper:/a/', 'x');
+  $node->safe_psql('postgres', "SELECT dumper_invalidate('/a/')");
+  ok(DumperTest::wait_for(sub { $redis->cmd('EXISTS', 'dumper:/a/') eq '0' }),
+     'key deleted');
+
+  $redis->stop;    # a Redis outage ...
+  $redis->start;   # ... and back, on the same port (empty: no persistence)
+
+test/run.sh runs the tests with PERL5LIB holding PostgreSQL's test modules
+and test/perl; by hand, from the repository root after C<make install>:
+
+  TESTDIR=$PWD PATH=/usr/lib/postgresql/15/bin:$PATH \
+  PG_REGRESS=/usr/lib/postgresql/15/lib/pgxs/src/test/regress/pg_regress \
+  PERL5LIB=/usr/lib/postgresql/15/lib/pgxs/src/test/perl:test/perl \
+  prove -v test/t/001_something.pl
+
+=head1 FUNCTIONS
+
+=over
+
+=item DumperTest::new_node($name, %opts)
+
+A L<PostgreSQL::Test::Cluster> node, initialized but not started, whose
+postgresql.conf has C<max_prepared_transactions = 10> and:
+
+  preload => 1       shared_preload_libraries = 'dumper' (the default; 0: none)
+  redis   => $redis  dumper.redis_url: a DumperTest::Redis, or a URL string
+  extra   => [...]   more postgresql.conf lines, appended last
+  init    => {...}   arguments for $node->init (allows_streaming => 1, ...)
+
+=item DumperTest::wait_for(sub { ... }, timeout => 10, interval => 0.05)
+
+Call the sub until it returns true, at most C<timeout> seconds (default 10),
+sleeping C<interval> seconds between calls.  Returns true as soon as the sub
+does, false at the deadline.  The bounded poll for every asynchronous result:
+never a fixed sleep.
+
+=back
+
+=head1 DumperTest::Redis
+
+=over
+
+=item DumperTest::Redis->start(dir => $dir, port => $port)
+
+Start a redis-server on 127.0.0.1 (C<--save '' --appendonly no>, so it
+holds nothing across a restart) with its log and pid file in C<dir>
+(default: a new directory under tmp_check), on C<port> (default: a free one,
+reserved with PostgreSQL::Test::Cluster::get_free_port, so nodes never take
+it).  Waits until it answers PING, at most 10 s, or dies showing its log.
+
+=item $redis->start
+
+Start a stopped server again, on the same port and directory.
+
+=item $redis->stop(signal => 'TERM')
+
+Stop it: SIGTERM, then SIGKILL after 10 s.  C<signal =E<gt> 'KILL'> kills at
+once (a crash).  Servers still running when the test ends are stopped too.
+
+=item $redis->port, $redis->url, $redis->dir, $redis->logfile
+
+Its port, C<redis://127.0.0.1:PORT/0>, directory and log file.
+
+=item $redis->cmd(@args)
+
+Run one command with C<redis-cli -h 127.0.0.1 -p PORT @args> and return
+its output in redis-cli's raw mode (its default when the output is not a
+terminal) with the trailing newline removed: C<OK>, C<1>, a value as is, an
+empty string for nil, an error reply as text (C<ERR ...>); multi-bulk replies
+one element a line.  In list context, the lines.  Arguments go to redis-cli
+as an argument list, not through a shell, so keys may hold any byte but NUL.
+Dies when redis-cli fails (the server is down, for instance).
+
+=item $redis->wait_for(sub { ... }, %opts)
+
+Same as DumperTest::wait_for.
+
+=item $redis->subscribe(@channels)
+
+A DumperTest::Redis::Subscriber: its own connection, SUBSCRIBEd to the
+channels (it returns once Redis confirmed them, so nothing published after
+is missed).  It reads Redis' protocol itself, so payloads are byte-exact.
+
+  $sub->wait_for_message($payload, timeout => 10)  true once a message with
+                       that payload arrived (on any of its channels), false
+                       at the deadline
+  $sub->messages       every message so far, as [ $channel, $payload ] pairs
+  $sub->stop           close the connection
+
+=back
+
+=cut
+
+package DumperTest;
+
+use strict;
+use warnings;
+
+use Carp;
+use Exporter 'import';
+use Time::HiRes ();
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+
+our @EXPORT_OK = qw(new_node wait_for);
+
+# Poll $code until it returns true or timeout seconds have passed.
+sub wait_for
+{
+	my ($code, %opts) = @_;
+	my $timeout  = $opts{timeout}  // 10;
+	my $interval = $opts{interval} // 0.05;
+	my $deadline = Time::HiRes::time() + $timeout;
+
+	while (1)
+	{
+		return 1 if $code->();
+		return 0 if Time::HiRes::time() >= $deadline;
+		Time::HiRes::sleep($interval);
+	}
+}
+
+# An initialized, not started node configured for dumper (see the POD).
+sub new_node
+{
+	my ($name, %opts) = @_;
+	my $preload = $opts{preload} // 1;
+	my $node    = PostgreSQL::Test::Cluster->new($name);
+
+	$node->init(%{ $opts{init} // {} });
+
+	my @conf = ('max_prepared_transactions = 10');
+	push @conf, "shared_preload_libraries = 'dumper'" if $preload;
+	if (defined $opts{redis})
+	{
+		my $url = ref $opts{redis} ? $opts{redis}->url : $opts{redis};
+		push @conf, "dumper.redis_url = '$url'";
+	}
+	push @conf, @{ $opts{extra} // [] };
+	$node->append_conf('postgresql.conf', join("\n", @conf) . "\n");
+	return $node;
+}
+
+package DumperTest::Redis;
+
+use strict;
+use warnings;
+
+use Carp;
+use IPC::Run ();
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils ();
+
+my @servers;    # every server object, stopped at END
+
+# Start a new server (class method) or a stopped one again (instance method).
+sub start
+{
+	my ($self, %opts) = @_;
+
+	if (!ref $self)
+	{
+		$self = bless {
+			dir => $opts{dir} // PostgreSQL::Test::Utils::tempdir('redis'),
+			port => $opts{port} // PostgreSQL::Test::Cluster::get_free_port(),
+		}, $self;
+		push @servers, $self;
+	}
+	croak "redis on port $self->{port} is already running" if $self->{harness};
+
+	# The pid file is named redis.pid: test/lib.sh's cleanup finds it there
+	# if this test process dies without stopping the server.
+	my @cmd = (
+		'redis-server', '--port', $self->{port}, '--bind', '127.0.0.1',
+		'--save', '', '--appendonly', 'no', '--daemonize', 'no',
+		'--dir', $self->{dir}, '--pidfile', "$self->{dir}/redis.pid",
+		'--logfile', $self->logfile);
+	$self->{harness} = IPC::Run::start(\@cmd, '<', \undef,
+		'>', "$self->{dir}/redis.stdout", '2>&1');
+
+	my $up = DumperTest::wait_for(
+		sub {
+			my $out = '';
+			IPC::Run::run([ 'redis-cli', '-h', '127.0.0.1', '-p', $self->{port}, 'PING' ],
+				'<', \undef, '>', \$out, '2>', \my $err);
+			return $out =~ /^PONG/;
+		},
+		timeout => 10);
+	if (!$up)
+	{
+		my $log = -f $self->logfile ? PostgreSQL::Test::Utils::slurp_file($self->logfile) : '';
+		$self->stop(signal => 'KILL');
+		croak "redis-server on 127.0.0.1:$self->{port} did not answer PING in 10 s; log:\n$log";
+	}
+	return $self;
+}
+
+# Stop the server: TERM (KILL after 10 s), or KILL at once.
+sub stop
+{
+	my ($self, %opts) = @_;
+	my $h = delete $self->{harness} or return;
+	if (($opts{signal} // 'TERM') eq 'KILL')
+	{
+		$h->signal('KILL');
+		$h->finish;
+	}
+	else
+	{
+		$h->kill_kill(grace => 10);
+	}
+	return;
+}
+
+sub port    { return $_[0]->{port} }
+sub dir     { return $_[0]->{dir} }
+sub logfile { return "$_[0]->{dir}/redis.log" }
+sub url     { return "redis://127.0.0.1:$_[0]->{port}/0" }
+
+# One command through redis-cli; its raw output less the trailing newline.
+sub cmd
+{
+	my ($self, @args) = @_;
+	my ($out, $err) = ('', '');
+	IPC::Run::run([ 'redis-cli', '-h', '127.0.0.1', '-p', $self->{port}, @args ],
+		'<', \undef, '>', \$out, '2>', \$err)
+	  or croak "redis-cli @args failed (exit status " . ($? >> 8) . "): $err$out";
+	$out =~ s/\n\z//;
+	return wantarray ? split(/\n/, $out) : $out;
+}
+
+sub wait_for
+{
+	my $self = shift;
+	return DumperTest::wait_for(@_);
+}
+
+sub subscribe
+{
+	my ($self, @channels) = @_;
+	return DumperTest::Redis::Subscriber->new($self->{port}, @channels);
+}
+
+END
+{
+	local $?;
+	$_->stop for @servers;
+}
+
+package DumperTest::Redis::Subscriber;
+
+use strict;
+use warnings;
+
+use Carp;
+use IO::Select;
+use IO::Socket::INET;
+
+# Connect to 127.0.0.1:$port and subscribe; wait for the confirmations.
+sub new
+{
+	my ($class, $port, @channels) = @_;
+	my $sock = IO::Socket::INET->new(
+		PeerAddr => '127.0.0.1',
+		PeerPort => $port,
+		Proto    => 'tcp') or croak "cannot connect to Redis on port $port: $!";
+	binmode $sock;
+	my $self = bless { sock => $sock, buf => '', messages => [], confirmed => 0 },
+	  $class;
+
+	my $req = '*' . (1 + @channels) . "\r\n";
+	$req .= '$' . length($_) . "\r\n$_\r\n" for ('SUBSCRIBE', @channels);
+	defined syswrite($sock, $req) or croak "cannot write to Redis: $!";
+	DumperTest::wait_for(sub { $self->_read; $self->{confirmed} >= @channels })
+	  or croak "Redis did not confirm SUBSCRIBE @channels";
+	return $self;
+}
+
+# Read what has arrived, without blocking, and parse the complete replies.
+sub _read
+{
+	my ($self) = @_;
+	my $sel = IO::Select->new($self->{sock});
+	while ($sel->can_read(0))
+	{
+		my $n = sysread($self->{sock}, $self->{buf}, 65536, length $self->{buf});
+		last unless $n;
+	}
+	while (my ($reply, $next) = _parse($self->{buf}, 0))
+	{
+		substr($self->{buf}, 0, $next) = '';
+		next unless ref $reply eq 'ARRAY';
+		if ($reply->[0] eq 'subscribe')
+		{
+			$self->{confirmed}++;
+		}
+		elsif ($reply->[0] eq 'message')
+		{
+			push @{ $self->{messages} }, [ $reply->[1], $reply->[2] ];
+		}
+	}
+	return;
+}
+
+# Parse one RESP reply of $buf at $pos: (value, position after it), or ()
+# when it is not complete yet.
+sub _parse
+{
+	my ($buf, $pos) = @_;
+	my $eol = index($buf, "\r\n", $pos);
+	return if $eol < 0;
+	my $type = substr($buf, $pos, 1);
+	my $line = substr($buf, $pos + 1, $eol - $pos - 1);
+	my $next = $eol + 2;
+
+	return ($line, $next) if $type eq '+' || $type eq '-' || $type eq ':';
+	if ($type eq '$')
+	{
+		return (undef, $next) if $line < 0;
+		return if length($buf) < $next + $line + 2;
+		return (substr($buf, $next, $line), $next + $line + 2);
+	}
+	if ($type eq '*')
+	{
+		my @elems;
+		for (1 .. $line)
+		{
+			my ($v, $p) = _parse($buf, $next) or return;
+			push @elems, $v;
+			$next = $p;
+		}
+		return (\@elems, $next);
+	}
+	croak "unexpected reply from Redis: $line";
+}
+
+sub messages
+{
+	my ($self) = @_;
+	$self->_read;
+	return @{ $self->{messages} };
+}
+
+sub wait_for_message
+{
+	my ($self, $payload, %opts) = @_;
+	return DumperTest::wait_for(
+		sub {
+			$self->_read;
+			return scalar grep { $_->[1] eq $payload } @{ $self->{messages} };
+		},
+		%opts);
+}
+
+sub stop
+{
+	my ($self) = @_;
+	close $self->{sock} if $self->{sock};
+	delete $self->{sock};
+	return;
+}
+
+1;
