@@ -13,7 +13,9 @@ OBJS = \
 	src/queue.o \
 	src/deliver.o \
 	src/redis_url.o \
-	src/redis_client.o
+	src/redis_client.o \
+	src/shmem.o \
+	src/worker.o
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 

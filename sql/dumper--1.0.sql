@@ -104,7 +104,30 @@ CREATE VIEW dumper_registrations AS
                ORDER BY t.tgname) AS triggers
     FROM dumper.registration AS r;
 
+-- Delivery statistics kept in shared memory (with shared_preload_libraries).
+CREATE FUNCTION dumper.stats(OUT worker_pid pg_catalog.int4,
+                             OUT connection pg_catalog.text,
+                             OUT paths_delivered pg_catalog.int8,
+                             OUT batches_delivered pg_catalog.int8,
+                             OUT failures pg_catalog.int8,
+                             OUT last_error pg_catalog.text,
+                             OUT last_error_at pg_catalog.timestamptz,
+                             OUT last_delivery_at pg_catalog.timestamptz)
+RETURNS record
+AS 'MODULE_PATHNAME', 'dumper_stats'
+LANGUAGE C STRICT VOLATILE;
+
+-- Delivery state: the worker, its Redis connection, counters since server
+-- start, and the age of the oldest pending invalidation.
+CREATE VIEW dumper_stats AS
+    SELECT s.*, q.pending_rows, q.oldest_pending_age
+    FROM dumper.stats() AS s,
+         (SELECT pg_catalog.count(*) AS pending_rows,
+                 pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.min(enqueued_at)
+                     AS oldest_pending_age
+          FROM dumper.queue) AS q;
+
 -- Manual invalidation and delivery are granted explicitly.
 REVOKE ALL ON FUNCTION dumper_invalidate(pg_catalog.text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION dumper_deliver(pg_catalog.int4) FROM PUBLIC;
-GRANT SELECT ON dumper_pending, dumper_registrations TO PUBLIC;
+GRANT SELECT ON dumper_pending, dumper_registrations, dumper_stats TO PUBLIC;

@@ -33,6 +33,7 @@
 
 #include "deliver.h"
 #include "dumper.h"
+#include "shmem.h"
 
 /* qsort comparator of C strings. */
 static int
@@ -166,6 +167,7 @@ dumper_deliver_batch(DumperRedis *redis, int max_paths, char *err, size_t errlen
 			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
 	}
 	result = ndistinct;
+	dumper_stats_delivered(ndistinct);
 
 done:
 	SPI_finish();

@@ -23,6 +23,7 @@
 
 #include "dumper.h"
 #include "redis_url.h"
+#include "shmem.h"
 
 PG_MODULE_MAGIC;
 
@@ -32,6 +33,7 @@ char	   *dumper_publish_channel = NULL;
 char	   *dumper_database = NULL;
 int			dumper_batch_size = 10000;
 int			dumper_redis_timeout = 2000;
+int			dumper_naptime = 1000;
 bool		dumper_enabled = true;
 
 void		_PG_init(void);
@@ -130,18 +132,24 @@ _PG_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
+	DefineCustomIntVariable("dumper.naptime",
+							"Longest sleep of the background worker between looks at the queue.",
+							"Commits wake the worker at once; this interval covers COMMIT PREPARED "
+							"and missed wake-ups.",
+							&dumper_naptime,
+							1000, 10, 3600000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("dumper");
+
+	if (process_shared_preload_libraries_in_progress)
+	{
+		dumper_shmem_init();
+		dumper_worker_register();
+	}
 
 	dumper_pathset_init();
 	dumper_regcache_init();
-}
-
-/*
- * Wake the background worker after a commit that queued paths.  Only
- * SetLatch may happen here: it runs in XACT_EVENT_COMMIT.
- */
-void
-dumper_wake_worker(void)
-{
-	/* The background worker is not part of this build yet. */
 }

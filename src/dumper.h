@@ -32,6 +32,7 @@ extern char *dumper_publish_channel;
 extern char *dumper_database;
 extern int	dumper_batch_size;
 extern int	dumper_redis_timeout;
+extern int	dumper_naptime;
 extern bool dumper_enabled;
 
 /* pathset.c: the current transaction's de-duplicated set of paths */
@@ -51,7 +52,10 @@ extern void dumper_regcache_gather(Relation rel, HeapTuple tuple);
 /* registry.c: catalog helpers shared with other files */
 extern Oid	dumper_internal_owner(void);
 
-/* dumper.c: waking the background worker (a no-op without it) */
+/* shmem.c: waking the background worker (a no-op without it) */
 extern void dumper_wake_worker(void);
+
+/* worker.c */
+extern void dumper_worker_register(void);
 
 #endif							/* DUMPER_H */

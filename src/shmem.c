@@ -1,0 +1,238 @@
+/*-------------------------------------------------------------------------
+ *
+ * shmem.c
+ *	  dumper's shared memory: where committing backends find the worker's
+ *	  latch, and the delivery statistics shown by dumper_stats.
+ *
+ * The segment exists only when dumper is in shared_preload_libraries; every
+ * function here is a no-op (or reports "no worker") without it.
+ *
+ * Locking: one spinlock protects the statistics and the worker's identity.
+ * Committing backends read the latch pointer without the lock: it is written
+ * once by the worker at start and cleared at exit, and setting a latch that
+ * has meanwhile been taken by another process only causes a spurious wake-up
+ * (the pattern walsender wake-ups use).  dumper_wake_worker runs in
+ * XACT_EVENT_COMMIT and must not fail: it only reads and calls SetLatch.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "dumper.h"
+#include "shmem.h"
+
+#define DUMPER_ERROR_LEN	256
+
+typedef struct DumperShared
+{
+	slock_t		mutex;
+	Latch	   *worker_latch;	/* NULL when no worker runs */
+	Oid			worker_dboid;	/* database the worker serves */
+	pid_t		worker_pid;
+	DumperConnState connection;
+	int64		paths_delivered;
+	int64		batches_delivered;
+	int64		failures;
+	TimestampTz last_delivery_at;	/* 0: never */
+	TimestampTz last_error_at;	/* 0: never */
+	char		last_error[DUMPER_ERROR_LEN];
+} DumperShared;
+
+static DumperShared *dumper_shared = NULL;
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/* Ask the postmaster for our segment. */
+static void
+dumper_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(DumperShared)));
+}
+
+/* Create or attach to the segment. */
+static void
+dumper_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	dumper_shared = ShmemInitStruct("dumper", sizeof(DumperShared), &found);
+	if (!found)
+	{
+		memset(dumper_shared, 0, sizeof(DumperShared));
+		SpinLockInit(&dumper_shared->mutex);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* Install the shared memory hooks; from _PG_init while preloading. */
+void
+dumper_shmem_init(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = dumper_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = dumper_shmem_startup;
+}
+
+/* Whether the segment exists (dumper was preloaded). */
+bool
+dumper_shmem_available(void)
+{
+	return dumper_shared != NULL;
+}
+
+/* The worker announces itself: its latch, pid and database. */
+void
+dumper_worker_attach(Latch *latch, Oid dboid)
+{
+	SpinLockAcquire(&dumper_shared->mutex);
+	dumper_shared->worker_pid = MyProcPid;
+	dumper_shared->worker_dboid = dboid;
+	dumper_shared->connection = DUMPER_CONN_DISCONNECTED;
+	dumper_shared->worker_latch = latch;
+	SpinLockRelease(&dumper_shared->mutex);
+}
+
+/* The worker leaves (on_shmem_exit). */
+void
+dumper_worker_detach(void)
+{
+	if (dumper_shared == NULL)
+		return;
+	SpinLockAcquire(&dumper_shared->mutex);
+	if (dumper_shared->worker_pid == MyProcPid)
+	{
+		dumper_shared->worker_latch = NULL;
+		dumper_shared->worker_pid = 0;
+		dumper_shared->connection = DUMPER_CONN_DISCONNECTED;
+	}
+	SpinLockRelease(&dumper_shared->mutex);
+}
+
+/*
+ * Wake the worker after a commit that queued paths in its database.  Runs in
+ * XACT_EVENT_COMMIT: reads without locking and sets a latch, nothing else.
+ */
+void
+dumper_wake_worker(void)
+{
+	volatile DumperShared *shared = dumper_shared;
+	Latch	   *latch;
+
+	if (shared == NULL)
+		return;
+	latch = shared->worker_latch;
+	if (latch != NULL && shared->worker_dboid == MyDatabaseId)
+		SetLatch(latch);
+}
+
+/* Count a delivered batch of paths. */
+void
+dumper_stats_delivered(int64 paths)
+{
+	if (dumper_shared == NULL)
+		return;
+	SpinLockAcquire(&dumper_shared->mutex);
+	dumper_shared->paths_delivered += paths;
+	dumper_shared->batches_delivered++;
+	dumper_shared->last_delivery_at = GetCurrentTimestamp();
+	SpinLockRelease(&dumper_shared->mutex);
+}
+
+/* Count a failed delivery and remember why. */
+void
+dumper_stats_failure(const char *error)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (dumper_shared == NULL)
+		return;
+	SpinLockAcquire(&dumper_shared->mutex);
+	dumper_shared->failures++;
+	dumper_shared->last_error_at = now;
+	strlcpy(dumper_shared->last_error, error, DUMPER_ERROR_LEN);
+	SpinLockRelease(&dumper_shared->mutex);
+}
+
+/* Record the state of the worker's Redis connection. */
+void
+dumper_stats_connection(DumperConnState state)
+{
+	if (dumper_shared == NULL)
+		return;
+	SpinLockAcquire(&dumper_shared->mutex);
+	dumper_shared->connection = state;
+	SpinLockRelease(&dumper_shared->mutex);
+}
+
+PG_FUNCTION_INFO_V1(dumper_stats);
+
+/*
+ * dumper.stats(): the shared statistics as one row; the dumper_stats view
+ * adds what the queue says.
+ */
+Datum
+dumper_stats(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[8];
+	bool		nulls[8] = {0};
+	DumperShared snap;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	if (dumper_shared == NULL)
+	{
+		memset(&snap, 0, sizeof(snap));
+		nulls[0] = true;
+		values[1] = CStringGetTextDatum("no worker");
+	}
+	else
+	{
+		const char *conn;
+
+		SpinLockAcquire(&dumper_shared->mutex);
+		memcpy(&snap, dumper_shared, sizeof(snap));
+		SpinLockRelease(&dumper_shared->mutex);
+
+		if (snap.worker_pid == 0)
+			conn = "no worker";
+		else if (snap.connection == DUMPER_CONN_CONNECTED)
+			conn = "connected";
+		else if (snap.connection == DUMPER_CONN_BACKING_OFF)
+			conn = "backing off";
+		else
+			conn = "disconnected";
+		values[0] = Int32GetDatum(snap.worker_pid);
+		nulls[0] = (snap.worker_pid == 0);
+		values[1] = CStringGetTextDatum(conn);
+	}
+	values[2] = Int64GetDatum(snap.paths_delivered);
+	values[3] = Int64GetDatum(snap.batches_delivered);
+	values[4] = Int64GetDatum(snap.failures);
+	values[5] = CStringGetTextDatum(snap.last_error);
+	nulls[5] = (snap.last_error[0] == '\0');
+	values[6] = TimestampTzGetDatum(snap.last_error_at);
+	nulls[6] = (snap.last_error_at == 0);
+	values[7] = TimestampTzGetDatum(snap.last_delivery_at);
+	nulls[7] = (snap.last_delivery_at == 0);
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}

@@ -1,0 +1,298 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *	  The background worker: delivers committed invalidations to Redis
+ *	  milliseconds after commit, through outages, crashes and failover.
+ *
+ * One worker serves the database named by dumper.database.  It is woken by
+ * a latch that committing backends set (never NOTIFY, which serialises
+ * commits cluster-wide) and also every dumper.naptime, which covers COMMIT
+ * PREPARED and any missed wake-up.  Each pass drains the queue batch by
+ * batch, each batch in its own transaction (deliver.c), then sleeps.
+ *
+ * Failures of Redis roll the batch back (the rows stay queued), drop the
+ * connection and back off exponentially from 1 s to 30 s; success or a
+ * configuration reload ends the back-off.  Any other error is reported,
+ * the transaction aborted, and the loop goes on after the same back-off.
+ *
+ * The worker starts only once recovery has finished, so it sends nothing
+ * from a standby and starts on promotion.  It waits quietly while the
+ * extension does not exist in its database (before CREATE EXTENSION, after
+ * DROP EXTENSION).  SIGHUP re-reads the configuration and reconnects when
+ * dumper.redis_url changed; a new dumper.database makes the worker exit so
+ * that the postmaster restarts it there.  SIGTERM ends it within a second,
+ * also while it waits for Redis (redis_client.c waits on the latch).
+ *
+ * Memory: each pass runs in a context reset at its start; the Redis
+ * connection is malloc'ed and kept across passes.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "commands/extension.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "deliver.h"
+#include "dumper.h"
+#include "redis_client.h"
+#include "shmem.h"
+
+#define WORKER_BACKOFF_MIN_MS	1000
+#define WORKER_BACKOFF_MAX_MS	30000
+
+PGDLLEXPORT void dumper_worker_main(Datum main_arg);
+
+static DumperRedis *worker_redis = NULL;
+static char *worker_redis_url = NULL;	/* the URL worker_redis was opened with */
+static int	worker_backoff_ms = 0;	/* 0: not backing off */
+static TimestampTz worker_retry_at = 0; /* 0: no back-off in progress */
+
+/* Register the worker; from _PG_init while preloading. */
+void
+dumper_worker_register(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 5;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "dumper");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "dumper_worker_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "dumper worker");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "dumper worker");
+	RegisterBackgroundWorker(&worker);
+}
+
+/* Close the Redis connection, if any. */
+static void
+worker_disconnect(void)
+{
+	dumper_redis_close(worker_redis);
+	worker_redis = NULL;
+	dumper_stats_connection(DUMPER_CONN_DISCONNECTED);
+}
+
+/* on_shmem_exit: leave the shared state tidy. */
+static void
+worker_exit(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
+{
+	dumper_redis_close(worker_redis);
+	worker_redis = NULL;
+	dumper_worker_detach();
+}
+
+/* A delivery failed: count it, log it, and back off before the next try. */
+static void
+worker_failed(const char *error)
+{
+	dumper_stats_failure(error);
+	worker_disconnect();
+	worker_backoff_ms = (worker_backoff_ms == 0) ? WORKER_BACKOFF_MIN_MS :
+		Min(worker_backoff_ms * 2, WORKER_BACKOFF_MAX_MS);
+	worker_retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+												  worker_backoff_ms);
+	dumper_stats_connection(DUMPER_CONN_BACKING_OFF);
+	ereport(LOG,
+			(errmsg("dumper worker could not deliver invalidations to Redis, retrying in %d ms",
+					worker_backoff_ms),
+			 errdetail("%s", error)));
+}
+
+/*
+ * Reload the configuration.  A new dumper.database needs a new connection
+ * to PostgreSQL: exit and let the postmaster restart us there.
+ */
+static void
+worker_reload(void)
+{
+	char	   *old_database = pstrdup(dumper_database);
+
+	ConfigReloadPending = false;
+	ProcessConfigFile(PGC_SIGHUP);
+	if (strcmp(old_database, dumper_database) != 0)
+	{
+		ereport(LOG,
+				(errmsg("dumper worker restarting to serve database \"%s\"",
+						dumper_database)));
+		proc_exit(1);
+	}
+	pfree(old_database);
+	if (worker_redis_url == NULL || strcmp(worker_redis_url, dumper_redis_url) != 0)
+		worker_disconnect();
+	/* The operator may have fixed something: retry now. */
+	worker_backoff_ms = 0;
+	worker_retry_at = 0;
+}
+
+/*
+ * Whether the extension exists in this database; inside a transaction.
+ */
+static bool
+worker_extension_exists(void)
+{
+	return OidIsValid(get_extension_oid("dumper", true)) &&
+		OidIsValid(dumper_queue_relid(true));
+}
+
+/*
+ * One pass: drain the queue batch by batch.  Returns false when the pass
+ * failed (the caller backs off) or the extension is missing.
+ */
+static bool
+worker_pass(bool *extension_missing)
+{
+	char		err[512];
+
+	*extension_missing = false;
+	for (;;)
+	{
+		int64		n;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+			worker_reload();
+
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "delivering invalidations");
+
+		if (!worker_extension_exists())
+		{
+			PopActiveSnapshot();
+			CommitTransactionCommand();
+			pgstat_report_activity(STATE_IDLE, NULL);
+			*extension_missing = true;
+			return true;
+		}
+
+		if (worker_redis == NULL)
+		{
+			worker_redis = dumper_redis_connect(dumper_redis_url, dumper_redis_timeout,
+												err, sizeof(err));
+			if (worker_redis == NULL)
+			{
+				PopActiveSnapshot();
+				AbortCurrentTransaction();
+				pgstat_report_activity(STATE_IDLE, NULL);
+				worker_failed(err);
+				return false;
+			}
+			if (worker_redis_url != NULL)
+				pfree(worker_redis_url);
+			worker_redis_url = MemoryContextStrdup(TopMemoryContext, dumper_redis_url);
+			dumper_stats_connection(DUMPER_CONN_CONNECTED);
+		}
+
+		n = dumper_deliver_batch(worker_redis, dumper_batch_size, err, sizeof(err));
+		PopActiveSnapshot();
+		if (n < 0)
+		{
+			AbortCurrentTransaction();
+			pgstat_report_activity(STATE_IDLE, NULL);
+			worker_failed(err);
+			return false;
+		}
+		CommitTransactionCommand();
+		pgstat_report_activity(STATE_IDLE, NULL);
+		if (worker_backoff_ms != 0)
+		{
+			ereport(LOG, (errmsg("dumper worker delivers to Redis again")));
+			worker_backoff_ms = 0;
+		}
+		dumper_stats_connection(DUMPER_CONN_CONNECTED);
+		if (n == 0)
+			return true;
+	}
+}
+
+/*
+ * Entry point of the worker.
+ */
+void
+dumper_worker_main(Datum main_arg pg_attribute_unused())
+{
+	MemoryContext pass_cxt;
+	sigjmp_buf	local_sigjmp_buf;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	BackgroundWorkerInitializeConnection(dumper_database, NULL, 0);
+	dumper_worker_attach(&MyProc->procLatch, MyDatabaseId);
+	on_shmem_exit(worker_exit, (Datum) 0);
+	pgstat_report_appname("dumper worker");
+	ereport(LOG, (errmsg("dumper worker started for database \"%s\"", dumper_database)));
+
+	pass_cxt = AllocSetContextCreate(TopMemoryContext, "dumper worker pass",
+									 ALLOCSET_DEFAULT_SIZES);
+
+	/*
+	 * An error in a pass (other than a Redis failure, which is returned, not
+	 * thrown) is reported and the loop goes on after a back-off, like
+	 * autovacuum recovers from errors.
+	 */
+	if (sigsetjmp(local_sigjmp_buf, 1) != 0)
+	{
+		char	   *message;
+		ErrorData  *edata;
+
+		HOLD_INTERRUPTS();
+		MemoryContextSwitchTo(pass_cxt);
+		edata = CopyErrorData();
+		message = pstrdup(edata->message ? edata->message : "unknown error");
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		pgstat_report_activity(STATE_IDLE, NULL);
+		RESUME_INTERRUPTS();
+		worker_failed(message);
+	}
+	PG_exception_stack = &local_sigjmp_buf;
+
+	for (;;)
+	{
+		bool		extension_missing = false;
+		long		timeout;
+
+		if (worker_retry_at == 0 || GetCurrentTimestamp() >= worker_retry_at)
+		{
+			worker_retry_at = 0;
+			MemoryContextReset(pass_cxt);
+			MemoryContextSwitchTo(pass_cxt);
+			(void) worker_pass(&extension_missing);
+			if (extension_missing)
+				worker_disconnect();
+		}
+
+		/*
+		 * Sleep until a commit sets the latch, the poll interval passes, or
+		 * the back-off ends.  A commit's wake-up during a back-off is
+		 * consumed without retrying early; its paths wait in the queue.
+		 */
+		if (worker_retry_at != 0)
+			timeout = Max(1, (long) ((worker_retry_at - GetCurrentTimestamp()) / 1000));
+		else
+			timeout = dumper_naptime;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 timeout, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+			worker_reload();
+	}
+}
