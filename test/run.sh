@@ -6,8 +6,10 @@
 # copy of the repository in a temporary directory:
 #   1. the pg_regress suites test/sql/*.sql and the isolation specs
 #      test/specs/*.spec, each against a temporary instance configured with
-#      shared_preload_libraries = 'dumper' and a throwaway Redis whose port
-#      is also in DUMPER_TEST_REDIS_PORT; expected output in expected/;
+#      shared_preload_libraries = 'dumper' (UTF8, C locale) and a throwaway
+#      Redis whose port is also in DUMPER_TEST_REDIS_PORT; expected output
+#      in expected/ or test/expected/ (pg_regress 15 reads the first, then
+#      the second); isolation results land in output_iso/;
 #   2. the TAP tests test/t/*.pl with prove (test/perl/DumperTest.pm starts
 #      their own Redis servers and nodes).
 # It counts every pg_regress/isolation test and every TAP subtest, and ends
@@ -138,21 +140,35 @@ count_regress() {
 	fi
 }
 
+# True when test T has an expected output, in expected/ or test/expected/
+# (T.out, or an alternative T_N.out).
+has_expected() {
+	local d
+	for d in "$copy/expected" "$copy/test/expected"; do
+		compgen -G "$d/$1.out" >/dev/null && return 0
+		compgen -G "$d/$1_[0-9].out" >/dev/null && return 0
+	done
+	return 1
+}
+
 # Run one pg_regress-like STAGE: DRIVER, OUTPUTDIR, then test names.
 run_regress_stage() {
 	local stage=$1 driver=$2 outdir=$3 rc=0 t log
 	shift 3
-	mkdir -p "$outdir" "$copy/expected"
+	mkdir -p "$outdir"
 	# PostgreSQL 15's pg_regress stops at the first test without an expected
 	# file; an empty one lets the others run and shows the whole output.
 	for t in "$@"; do
-		if ! compgen -G "$copy/expected/$t.out" >/dev/null &&
-			! compgen -G "$copy/expected/${t}_[0-9].out" >/dev/null; then
-			echo "note: expected/$t.out is missing: $stage shows its whole output as a diff"
-			: >"$copy/expected/$t.out"
+		if ! has_expected "$t"; then
+			echo "note: no expected output for $t: $stage shows its whole output as a diff"
+			mkdir -p "$copy/test/expected"
+			: >"$copy/test/expected/$t.out"
 		fi
 	done
-	[ -e "$outdir/expected" ] || ln -s "$copy/expected" "$outdir/expected"
+	# pg_regress reads OUTPUTDIR/expected, then test/expected (--inputdir).
+	if [ -d "$copy/expected" ] && [ ! -e "$outdir/expected" ]; then
+		ln -s "$copy/expected" "$outdir/expected"
+	fi
 	dt_give "$outdir"
 	dt_say "$stage: $*"
 	dt_as_user env DUMPER_TEST_REDIS_PORT="$redis_port" "$driver" \
@@ -230,7 +246,8 @@ if [ ${#tap[@]} -gt 0 ]; then
 	for t in "${tap[@]}"; do
 		dt_say "TAP test/t/$t.pl"
 		rc=0
-		dt_as_user env -u TEMP_CONFIG TESTDIR="$copy" PATH="$DT_PG_BIN:$PATH" \
+		dt_as_user env -u TEMP_CONFIG -u LC_ALL LANG=C.UTF-8 \
+			TESTDIR="$copy" PATH="$DT_PG_BIN:$PATH" \
 			PG_REGRESS="$DT_PG_REGRESS" \
 			PERL5LIB="$DT_PG_PERL:$copy/test/perl${PERL5LIB:+:$PERL5LIB}" \
 			prove -v "test/t/$t.pl" 2>&1 | tee "$DT_TMP/tap-$t.out" || rc=$?

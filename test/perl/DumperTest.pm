@@ -40,13 +40,15 @@ and test/perl; by hand, from the repository root after C<make install>:
 
 =item DumperTest::new_node($name, %opts)
 
-A L<PostgreSQL::Test::Cluster> node, initialized but not started, whose
-postgresql.conf has C<max_prepared_transactions = 10> and:
+A L<PostgreSQL::Test::Cluster> node, initialized (UTF8 encoding, C locale,
+whatever the environment says) but not started, whose postgresql.conf has
+C<max_prepared_transactions = 10> and:
 
   preload => 1       shared_preload_libraries = 'dumper' (the default; 0: none)
   redis   => $redis  dumper.redis_url: a DumperTest::Redis, or a URL string
   extra   => [...]   more postgresql.conf lines, appended last
-  init    => {...}   arguments for $node->init (allows_streaming => 1, ...)
+  init    => {...}   arguments for $node->init (allows_streaming => 1,
+                     extra => [initdb options], ...)
 
 =item DumperTest::wait_for(sub { ... }, timeout => 10, interval => 0.05)
 
@@ -148,7 +150,11 @@ sub new_node
 	my $preload = $opts{preload} // 1;
 	my $node    = PostgreSQL::Test::Cluster->new($name);
 
-	$node->init(%{ $opts{init} // {} });
+	# UTF8 and the C locale whatever the environment's locale: paths are
+	# UTF-8 text, and results must not depend on the machine.
+	my %init = %{ $opts{init} // {} };
+	$init{extra} = [ '--encoding=UTF8', '--no-locale', @{ $init{extra} // [] } ];
+	$node->init(%init);
 
 	my @conf = ('max_prepared_transactions = 10');
 	push @conf, "shared_preload_libraries = 'dumper'" if $preload;
