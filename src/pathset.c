@@ -27,6 +27,7 @@
 #include "common/hashfn.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "tcop/utility.h"
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -325,6 +326,8 @@ dumper_invalidate(PG_FUNCTION_ARGS)
 	bool	   *nulls;
 	int			nelems;
 
+	/* The queue cannot be written on a standby: say so now, not at commit. */
+	PreventCommandDuringRecovery("dumper_invalidate()");
 	deconstruct_array(paths, TEXTOID, -1, false, TYPALIGN_INT,
 					  &elems, &nulls, &nelems);
 	for (int i = 0; i < nelems; i++)
