@@ -9,6 +9,9 @@ OBJS = \
 	src/registry.o \
 	src/regcache.o \
 	src/trigger.o \
+	src/join.o \
+	src/truncate.o \
+	src/ddl.o \
 	src/pathset.o \
 	src/queue.o \
 	src/deliver.o \

@@ -22,6 +22,16 @@ CREATE TABLE dumper.registration (
 CREATE UNIQUE INDEX registration_tbl ON dumper.registration ((tbl::pg_catalog.oid));
 SELECT pg_catalog.pg_extension_config_dump('dumper.registration', '');
 
+-- Join ("through") tables whose rows invalidate the rows they reference:
+-- found automatically by dumper_register (pure join tables), or registered
+-- explicitly with dumper_register_join.
+CREATE TABLE dumper.join_table (
+    tbl pg_catalog.regclass NOT NULL,
+    explicit pg_catalog.bool NOT NULL DEFAULT false
+);
+CREATE UNIQUE INDEX join_table_tbl ON dumper.join_table ((tbl::pg_catalog.oid));
+SELECT pg_catalog.pg_extension_config_dump('dumper.join_table', '');
+
 -- The durable queue: one row per committed transaction (or per chunk of its
 -- paths), written directly into the heap at pre-commit, so it commits or
 -- vanishes with the transaction and is WAL-logged like any table.  Rows are
@@ -43,6 +53,19 @@ RETURNS trigger
 AS 'MODULE_PATHNAME', 'dumper_trigger'
 LANGUAGE C;
 
+-- The row trigger of join tables.
+CREATE FUNCTION dumper.join_trigger()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'dumper_join_trigger'
+LANGUAGE C;
+
+-- The BEFORE TRUNCATE trigger of registered tables, their partitions and
+-- join tables.
+CREATE FUNCTION dumper.truncate_trigger()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'dumper_truncate_trigger'
+LANGUAGE C;
+
 CREATE FUNCTION dumper_register(tbl pg_catalog.regclass,
                                 paths pg_catalog.regproc DEFAULT NULL,
                                 templates pg_catalog.text[] DEFAULT NULL)
@@ -60,6 +83,14 @@ LANGUAGE C STRICT VOLATILE;
 
 COMMENT ON FUNCTION dumper_unregister(pg_catalog.regclass) IS
 'remove a table''s registration and its trigger';
+
+CREATE FUNCTION dumper_register_join(tbl pg_catalog.regclass)
+RETURNS void
+AS 'MODULE_PATHNAME', 'dumper_register_join'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION dumper_register_join(pg_catalog.regclass) IS
+'treat a through table with extra columns as a join table';
 
 CREATE FUNCTION dumper_invalidate(VARIADIC paths pg_catalog.text[])
 RETURNS void
@@ -97,12 +128,74 @@ CREATE VIEW dumper_registrations AS
            r.paths AS paths_function,
            r.templates,
            ARRAY(
+               SELECT j.tbl
+               FROM dumper.join_table AS j
+               WHERE EXISTS (
+                   SELECT FROM pg_catalog.pg_constraint AS c
+                   WHERE c.contype OPERATOR(pg_catalog.=) 'f'
+                     AND c.conrelid OPERATOR(pg_catalog.=) j.tbl
+                     AND c.confrelid OPERATOR(pg_catalog.=) r.tbl)
+               ORDER BY j.tbl::pg_catalog.text) AS join_tables,
+           ARRAY(
                SELECT t.tgname::pg_catalog.text
                FROM pg_catalog.pg_trigger AS t
                WHERE t.tgrelid OPERATOR(pg_catalog.=) r.tbl
-                 AND t.tgfoid OPERATOR(pg_catalog.=) 'dumper.trigger()'::pg_catalog.regprocedure
+                 AND t.tgfoid OPERATOR(pg_catalog.=) ANY (ARRAY[
+                     'dumper.trigger()'::pg_catalog.regprocedure,
+                     'dumper.truncate_trigger()'::pg_catalog.regprocedure])
                ORDER BY t.tgname) AS triggers
     FROM dumper.registration AS r;
+
+-- Schema life.  New partitions of registered tables and new pure join
+-- tables get their triggers; registrations of dropped tables and dropped
+-- paths functions go away; DROP EXTENSION first drops every dumper trigger.
+CREATE FUNCTION dumper.sync_table(pg_catalog.oid)
+RETURNS void
+AS 'MODULE_PATHNAME', 'dumper_sync_table'
+LANGUAGE C STRICT VOLATILE;
+REVOKE ALL ON FUNCTION dumper.sync_table(pg_catalog.oid) FROM PUBLIC;
+
+CREATE FUNCTION dumper.on_ddl_end()
+RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cmd record;
+BEGIN
+    FOR cmd IN SELECT DISTINCT objid FROM pg_catalog.pg_event_trigger_ddl_commands()
+               WHERE object_type IN ('table', 'table column')
+    LOOP
+        PERFORM dumper.sync_table(cmd.objid);
+    END LOOP;
+END $$;
+CREATE EVENT TRIGGER dumper_ddl_end ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    EXECUTE FUNCTION dumper.on_ddl_end();
+
+CREATE FUNCTION dumper.on_sql_drop()
+RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM dumper.registration AS r
+    WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_class AS c WHERE c.oid = r.tbl)
+       OR (r.paths IS NOT NULL
+           AND NOT EXISTS (SELECT FROM pg_catalog.pg_proc AS p WHERE p.oid = r.paths));
+    DELETE FROM dumper.join_table AS j
+    WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_class AS c WHERE c.oid = j.tbl);
+END $$;
+CREATE EVENT TRIGGER dumper_sql_drop ON sql_drop
+    EXECUTE FUNCTION dumper.on_sql_drop();
+
+CREATE FUNCTION dumper.on_ddl_start()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'dumper_on_ddl_start'
+LANGUAGE C;
+CREATE EVENT TRIGGER dumper_ddl_start ON ddl_command_start
+    WHEN TAG IN ('DROP EXTENSION')
+    EXECUTE FUNCTION dumper.on_ddl_start();
 
 -- Delivery statistics kept in shared memory (with shared_preload_libraries).
 CREATE FUNCTION dumper.stats(OUT worker_pid pg_catalog.int4,

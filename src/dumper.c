@@ -152,4 +152,5 @@ _PG_init(void)
 
 	dumper_pathset_init();
 	dumper_regcache_init();
+	dumper_join_init();
 }

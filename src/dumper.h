@@ -22,6 +22,12 @@
 /* Schema holding dumper's internal state (queue, registrations, trigger). */
 #define DUMPER_SCHEMA			"dumper"
 
+/* The triggers dumper installs. */
+#define DUMPER_ROW_TRIGGER				"dumper_row"
+#define DUMPER_TRUNCATE_TRIGGER			"dumper_truncate"
+#define DUMPER_JOIN_TRIGGER				"dumper_join"
+#define DUMPER_JOIN_TRUNCATE_TRIGGER	"dumper_join_truncate"
+
 /* Longest path accepted, in bytes; longer ones are an error, never cut. */
 #define DUMPER_MAX_PATH_LEN		4096
 
@@ -48,9 +54,21 @@ extern void dumper_queue_write(const char *const *paths, int npaths);
 /* regcache.c: per-backend cache of registrations */
 extern void dumper_regcache_init(void);
 extern void dumper_regcache_gather(Relation rel, HeapTuple tuple);
+extern Oid	dumper_registration_function(Oid relid);
+extern Oid	dumper_registered_table(Oid relid, Oid *funcoid);
+extern char *dumper_paths_expr(Oid funcoid, Oid relid, const char *rowexpr,
+							   bool *read_only);
+extern void dumper_gather_tuptable(void);
+
+/* join.c: join tables */
+extern void dumper_join_init(void);
+extern char *dumper_qualified_operator(Oid opoid);
 
 /* registry.c: catalog helpers shared with other files */
 extern Oid	dumper_internal_owner(void);
+extern void dumper_install_truncate_triggers(Oid relid, Oid funcoid);
+extern bool dumper_is_pure_join_table(Relation rel);
+extern void dumper_install_join(Oid relid, bool explicit);
 
 /* shmem.c: waking the background worker (a no-op without it) */
 extern void dumper_wake_worker(void);

@@ -31,6 +31,9 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tupconvert.h"
+#include "catalog/partition.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -40,6 +43,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/regproc.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
@@ -49,6 +53,9 @@ typedef struct RegEntry
 {
 	Oid			relid;			/* hash key: the table the trigger fired on */
 	bool		valid;			/* false: rebuild before use */
+	Oid			regrelid;		/* the registered table: relid or an ancestor */
+	TupleDesc	regdesc;		/* its row type, when regrelid != relid */
+	TupleConversionMap *map;	/* partition row -> registered row, or NULL */
 	Oid			funcoid;		/* the paths function */
 	bool		read_only;		/* paths function is not VOLATILE */
 	SPIPlanPtr	plan;			/* kept plan calling it, or NULL */
@@ -96,12 +103,11 @@ dumper_regcache_init(void)
 }
 
 /*
- * Read the registration of relid from dumper.registration, as the
- * extension's owner.  Returns the paths function, InvalidOid when the table
- * is not registered.  Must be called inside SPI.
+ * The paths function registered for relid, InvalidOid when relid is not
+ * registered.  Reads dumper.registration as the extension's owner.
  */
-static Oid
-regcache_read_registration(Oid relid)
+Oid
+dumper_registration_function(Oid relid)
 {
 	Oid			save_userid;
 	int			save_sec_context;
@@ -110,6 +116,8 @@ regcache_read_registration(Oid relid)
 	Oid			funcoid = InvalidOid;
 	int			ret;
 
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(dumper_internal_owner(),
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
@@ -130,28 +138,120 @@ regcache_read_registration(Oid relid)
 		if (!isnull)
 			funcoid = DatumGetObjectId(d);
 	}
+	SPI_finish();
 	return funcoid;
 }
 
 /*
- * (Re)build the entry of rel: read its registration and keep a plan that
- * calls its paths function.  Must be called inside SPI.
+ * The registered table covering relid: relid itself, or the nearest
+ * registered ancestor of a partition.  InvalidOid when none; *funcoid gets
+ * its paths function.
+ */
+Oid
+dumper_registered_table(Oid relid, Oid *funcoid)
+{
+	List	   *ancestors;
+	ListCell   *lc;
+
+	*funcoid = dumper_registration_function(relid);
+	if (OidIsValid(*funcoid))
+		return relid;
+	if (!get_rel_relispartition(relid))
+		return InvalidOid;
+	ancestors = get_partition_ancestors(relid);
+	foreach(lc, ancestors)
+	{
+		*funcoid = dumper_registration_function(lfirst_oid(lc));
+		if (OidIsValid(*funcoid))
+			return lfirst_oid(lc);
+	}
+	return InvalidOid;
+}
+
+/*
+ * The SQL expression producing the paths of rowexpr (a value of the
+ * registered row type) with paths function funcoid: one text per result
+ * row, NULLs allowed.  *read_only says whether it may run without a fresh
+ * snapshot (the function is not VOLATILE).
+ */
+char *
+dumper_paths_expr(Oid funcoid, Oid relid, const char *rowexpr, bool *read_only)
+{
+	HeapTuple	proctup;
+	Form_pg_proc procform;
+	char	   *qualname;
+	char	   *expr;
+	char	   *relname = get_rel_name(relid);
+
+	proctup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcoid));
+	if (!HeapTupleIsValid(proctup))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("the paths function of table \"%s\" no longer exists",
+						relname ? relname : "?"),
+				 errhint("Register the table again with dumper_register().")));
+	procform = (Form_pg_proc) GETSTRUCT(proctup);
+	qualname = quote_qualified_identifier(get_namespace_name(procform->pronamespace),
+										  NameStr(procform->proname));
+	if (procform->prorettype == TEXTARRAYOID && !procform->proretset)
+		expr = psprintf("pg_catalog.unnest(%s(%s))", qualname, rowexpr);
+	else
+		expr = psprintf("%s(%s)", qualname, rowexpr);
+	*read_only = (procform->provolatile != PROVOLATILE_VOLATILE);
+	ReleaseSysCache(proctup);
+	return expr;
+}
+
+/*
+ * Add every non-NULL text in the first column of SPI_tuptable to the
+ * transaction's set.
+ */
+void
+dumper_gather_tuptable(void)
+{
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+									  1, &isnull);
+		text	   *t;
+
+		if (isnull)
+			continue;
+		t = DatumGetTextPP(d);
+		dumper_pathset_add(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	}
+}
+
+/*
+ * (Re)build the entry of rel: find the registration covering it and keep a
+ * plan that calls its paths function.  Must be called inside SPI.
  */
 static void
 regcache_build(RegEntry *entry, Relation rel)
 {
-	HeapTuple	proctup;
-	Form_pg_proc procform;
 	Oid			funcoid;
-	Oid			argtype = rel->rd_rel->reltype;
-	char	   *qualname;
+	Oid			regrelid;
+	Oid			argtype;
+	char	   *expr;
 	char	   *query;
 	SPIPlanPtr	plan;
+	MemoryContext oldcxt;
 
 	if (entry->plan != NULL)
 	{
 		SPI_freeplan(entry->plan);
 		entry->plan = NULL;
+	}
+	if (entry->map != NULL)
+	{
+		free_conversion_map(entry->map);
+		entry->map = NULL;
+	}
+	if (entry->regdesc != NULL)
+	{
+		FreeTupleDesc(entry->regdesc);
+		entry->regdesc = NULL;
 	}
 
 	/*
@@ -165,8 +265,8 @@ regcache_build(RegEntry *entry, Relation rel)
 			 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 										RelationGetRelationName(rel)));
 
-	funcoid = regcache_read_registration(RelationGetRelid(rel));
-	if (!OidIsValid(funcoid))
+	regrelid = dumper_registered_table(RelationGetRelid(rel), &funcoid);
+	if (!OidIsValid(regrelid))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("table %s has a dumper trigger but is not registered",
@@ -174,30 +274,29 @@ regcache_build(RegEntry *entry, Relation rel)
 				 errhint("Register it with dumper_register('%s'), or drop the trigger.",
 						 entry->relname)));
 
-	proctup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcoid));
-	if (!HeapTupleIsValid(proctup))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_FUNCTION),
-				 errmsg("the paths function of table %s no longer exists",
-						entry->relname),
-				 errhint("Register the table again with dumper_register('%s', ...).",
-						 entry->relname)));
-	procform = (Form_pg_proc) GETSTRUCT(proctup);
-	qualname = quote_qualified_identifier(get_namespace_name(procform->pronamespace),
-										  NameStr(procform->proname));
-	snprintf(entry->funcname, sizeof(entry->funcname), "%s", qualname);
-	if (procform->prorettype == TEXTARRAYOID && !procform->proretset)
-		query = psprintf("SELECT pg_catalog.unnest(%s($1))", qualname);
-	else
-		query = psprintf("SELECT %s($1)", qualname);
-	entry->read_only = (procform->provolatile != PROVOLATILE_VOLATILE);
-	ReleaseSysCache(proctup);
+	argtype = get_rel_type_id(regrelid);
+	if (regrelid != RelationGetRelid(rel))
+	{
+		/* A partition: convert its rows to the registered table's row type. */
+		Relation	regrel = table_open(regrelid, AccessShareLock);
 
+		oldcxt = MemoryContextSwitchTo(CacheMemoryContext);
+		entry->regdesc = CreateTupleDescCopy(RelationGetDescr(regrel));
+		entry->map = convert_tuples_by_name(RelationGetDescr(rel), entry->regdesc);
+		MemoryContextSwitchTo(oldcxt);
+		table_close(regrel, AccessShareLock);
+	}
+
+	expr = dumper_paths_expr(funcoid, regrelid, "$1", &entry->read_only);
+	snprintf(entry->funcname, sizeof(entry->funcname), "%s",
+			 format_procedure(funcoid));
+	query = psprintf("SELECT %s", expr);
 	plan = SPI_prepare(query, 1, &argtype);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare(\"%s\") failed: %s",
 			 query, SPI_result_code_string(SPI_result));
 	SPI_keepplan(plan);
+	entry->regrelid = regrelid;
 	entry->plan = plan;
 	entry->funcoid = funcoid;
 }
@@ -209,7 +308,7 @@ regcache_error_callback(void *arg)
 	RegEntry   *entry = (RegEntry *) arg;
 
 	if (entry->funcname[0] != '\0')
-		errcontext("gathering invalidation paths of table %s with %s()",
+		errcontext("gathering invalidation paths of table %s with %s",
 				   entry->relname, entry->funcname);
 	else
 		errcontext("gathering invalidation paths of table %s", entry->relname);
@@ -243,6 +342,8 @@ dumper_regcache_gather(Relation rel, HeapTuple tuple)
 	{
 		entry->valid = false;
 		entry->plan = NULL;
+		entry->map = NULL;
+		entry->regdesc = NULL;
 		entry->funcname[0] = '\0';
 		snprintf(entry->relname, sizeof(entry->relname), "%s",
 				 RelationGetRelationName(rel));
@@ -258,23 +359,17 @@ dumper_regcache_gather(Relation rel, HeapTuple tuple)
 	if (!entry->valid || entry->plan == NULL)
 		regcache_build(entry, rel);
 
-	value = heap_copy_tuple_as_datum(tuple, RelationGetDescr(rel));
+	if (entry->regdesc == NULL)
+		value = heap_copy_tuple_as_datum(tuple, RelationGetDescr(rel));
+	else if (entry->map == NULL)
+		value = heap_copy_tuple_as_datum(tuple, entry->regdesc);
+	else
+		value = heap_copy_tuple_as_datum(execute_attr_map_tuple(tuple, entry->map),
+										 entry->regdesc);
 	ret = SPI_execute_plan(entry->plan, &value, " ", entry->read_only, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
-									  1, &isnull);
-		text	   *t;
-
-		if (isnull)
-			continue;
-		t = DatumGetTextPP(d);
-		dumper_pathset_add(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-	}
+	dumper_gather_tuptable();
 	SPI_finish();
 
 	error_context_stack = errcallback.previous;

@@ -20,6 +20,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/sysattr.h"
 #include "access/relation.h"
 #include "access/table.h"
 #include "catalog/dependency.h"
@@ -27,6 +28,7 @@
 #include "catalog/catalog.h"
 #include "catalog/objectaddress.h"
 #include "catalog/partition.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
@@ -36,6 +38,7 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
+#include "nodes/bitmapset.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
@@ -45,9 +48,6 @@
 #include "utils/syscache.h"
 
 #include "dumper.h"
-
-/* Name of the row trigger dumper installs on registered tables. */
-#define DUMPER_ROW_TRIGGER	"dumper_row"
 
 /*
  * The role that owns dumper's internal tables: the owner of
@@ -72,13 +72,285 @@ dumper_internal_owner(void)
 	return owner;
 }
 
-/* The OID of dumper.trigger(). */
-static Oid
-registry_trigger_function(void)
+/*
+ * Run an internal statement on the registration table as the extension's
+ * owner, with a pinned search_path-free SQL text.
+ */
+static void
+registry_execute(const char *sql, int nargs, Oid *argtypes, Datum *args,
+				 const char *nulls, int expected)
 {
-	List	   *name = list_make2(makeString(DUMPER_SCHEMA), makeString("trigger"));
+	Oid			save_userid;
+	int			save_sec_context;
+	int			ret;
 
-	return LookupFuncName(name, 0, NULL, false);
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(dumper_internal_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	ret = SPI_execute_with_args(sql, nargs, argtypes, args, nulls, false, 0);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	if (ret != expected)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+}
+
+/* The OID of the trigger function dumper.<name>(). */
+static Oid
+registry_trigger_function(const char *name)
+{
+	List	   *qualname = list_make2(makeString(DUMPER_SCHEMA), makeString(pstrdup(name)));
+
+	return LookupFuncName(qualname, 0, NULL, false);
+}
+
+/*
+ * Create trigger name on relid unless it exists, firing dumper.<func>();
+ * when depfunc is valid, the trigger depends on it, so that the paths
+ * function cannot be dropped while it is in use.
+ */
+static void
+registry_ensure_trigger(Oid relid, const char *name, const char *func, bool row,
+						int16 timing, int16 events, Oid depfunc)
+{
+	CreateTrigStmt *stmt;
+	ObjectAddress trigaddr;
+
+	if (OidIsValid(get_trigger_oid(relid, name, true)))
+		return;
+
+	stmt = makeNode(CreateTrigStmt);
+	stmt->trigname = pstrdup(name);
+	stmt->relation = makeRangeVar(get_namespace_name(get_rel_namespace(relid)),
+								  get_rel_name(relid), -1);
+	stmt->funcname = list_make2(makeString(DUMPER_SCHEMA), makeString(pstrdup(func)));
+	stmt->row = row;
+	stmt->timing = timing;
+	stmt->events = events;
+
+	trigaddr = CreateTrigger(stmt, NULL, relid, InvalidOid, InvalidOid, InvalidOid,
+							 registry_trigger_function(func), InvalidOid, NULL,
+							 false, false);
+	if (OidIsValid(depfunc))
+	{
+		ObjectAddress funcaddr;
+
+		ObjectAddressSet(funcaddr, ProcedureRelationId, depfunc);
+		recordDependencyOn(&trigaddr, &funcaddr, DEPENDENCY_NORMAL);
+	}
+	CommandCounterIncrement();
+}
+
+/* Drop trigger name of relid if it exists (with its partition clones). */
+static void
+registry_drop_trigger(Oid relid, const char *name)
+{
+	Oid			trigoid = get_trigger_oid(relid, name, true);
+	ObjectAddress trigaddr;
+
+	if (!OidIsValid(trigoid))
+		return;
+	ObjectAddressSet(trigaddr, TriggerRelationId, trigoid);
+	performDeletion(&trigaddr, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
+	CommandCounterIncrement();
+}
+
+/*
+ * The TRUNCATE trigger on relid and on every partition below it, which
+ * statement triggers (unlike row triggers) are not cloned onto.
+ */
+void
+dumper_install_truncate_triggers(Oid relid, Oid funcoid)
+{
+	ListCell   *lc;
+
+	foreach(lc, find_all_inheritors(relid, ShareRowExclusiveLock, NULL))
+		registry_ensure_trigger(lfirst_oid(lc), DUMPER_TRUNCATE_TRIGGER, "truncate_trigger",
+								false, TRIGGER_TYPE_BEFORE, TRIGGER_TYPE_TRUNCATE, funcoid);
+}
+
+/* The row and TRUNCATE triggers of a registered table. */
+static void
+registry_install_table_triggers(Oid relid, Oid funcoid)
+{
+	registry_ensure_trigger(relid, DUMPER_ROW_TRIGGER, "trigger", true, TRIGGER_TYPE_AFTER,
+							TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE | TRIGGER_TYPE_DELETE,
+							funcoid);
+	dumper_install_truncate_triggers(relid, funcoid);
+}
+
+/* Drop the row and TRUNCATE triggers of a table and its partitions. */
+static void
+registry_remove_table_triggers(Oid relid)
+{
+	ListCell   *lc;
+
+	registry_drop_trigger(relid, DUMPER_ROW_TRIGGER);
+	foreach(lc, find_all_inheritors(relid, ShareRowExclusiveLock, NULL))
+		registry_drop_trigger(lfirst_oid(lc), DUMPER_TRUNCATE_TRIGGER);
+}
+
+/*
+ * Whether rel is a pure join table: it has a foreign key, and every column
+ * belongs to a foreign key or to the primary key (like the through tables
+ * Django creates for a ManyToManyField).
+ */
+bool
+dumper_is_pure_join_table(Relation rel)
+{
+	List	   *fkeys = RelationGetFKeyList(rel);
+	Bitmapset  *pkattrs;
+	TupleDesc	desc = RelationGetDescr(rel);
+	ListCell   *lc;
+
+	if (fkeys == NIL)
+		return false;
+	pkattrs = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		bool		covered;
+
+		if (att->attisdropped)
+			continue;
+		covered = bms_is_member(att->attnum - FirstLowInvalidHeapAttributeNumber, pkattrs);
+		foreach(lc, fkeys)
+		{
+			ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
+
+			for (int k = 0; k < fk->nkeys && !covered; k++)
+				covered = (fk->conkey[k] == att->attnum);
+		}
+		if (!covered)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Install the join triggers on relid and remember it in dumper.join_table
+ * (explicit: registered with dumper_register_join, kept until the table is
+ * dropped).
+ */
+void
+dumper_install_join(Oid relid, bool explicit)
+{
+	Oid			argtypes[2] = {OIDOID, BOOLOID};
+	Datum		args[2];
+
+	registry_ensure_trigger(relid, DUMPER_JOIN_TRIGGER, "join_trigger", true, TRIGGER_TYPE_AFTER,
+							TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE | TRIGGER_TYPE_DELETE,
+							InvalidOid);
+	registry_ensure_trigger(relid, DUMPER_JOIN_TRUNCATE_TRIGGER, "truncate_trigger", false,
+							TRIGGER_TYPE_BEFORE, TRIGGER_TYPE_TRUNCATE, InvalidOid);
+	args[0] = ObjectIdGetDatum(relid);
+	args[1] = BoolGetDatum(explicit);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	registry_execute("INSERT INTO dumper.join_table (tbl, explicit)"
+					 " VALUES ($1::pg_catalog.regclass, $2)"
+					 " ON CONFLICT ((tbl::pg_catalog.oid)) DO UPDATE"
+					 " SET explicit = dumper.join_table.explicit OR EXCLUDED.explicit",
+					 2, argtypes, args, NULL, SPI_OK_INSERT);
+	SPI_finish();
+	CacheInvalidateRelcacheByRelid(relid);
+}
+
+/* The tables with a foreign key referencing relid. */
+static List *
+registry_referencing_tables(Oid relid)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+	List	   *result = NIL;
+	int			ret;
+
+	args[0] = ObjectIdGetDatum(relid);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args("SELECT DISTINCT conrelid FROM pg_catalog.pg_constraint"
+								" WHERE contype OPERATOR(pg_catalog.=) 'f'"
+								" AND confrelid OPERATOR(pg_catalog.=) $1"
+								" AND conparentid OPERATOR(pg_catalog.=) 0",
+								1, argtypes, args, NULL, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		result = lappend_oid(result,
+							 DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															SPI_tuptable->tupdesc, 1, &isnull)));
+	}
+	SPI_finish();
+	return result;
+}
+
+/*
+ * After relid was registered: cover the pure join tables referencing it,
+ * and make every join table referencing it rebuild its registered sides.
+ */
+static void
+registry_sync_joins(Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, registry_referencing_tables(relid))
+	{
+		Oid			joinid = lfirst_oid(lc);
+		Relation	join = table_open(joinid, ShareRowExclusiveLock);
+
+		if (dumper_is_pure_join_table(join))
+			dumper_install_join(joinid, false);
+		CacheInvalidateRelcache(join);
+		table_close(join, NoLock);
+	}
+}
+
+/*
+ * After relid was unregistered: drop the join triggers of the join tables
+ * that no longer serve any registered table (unless registered explicitly).
+ */
+static void
+registry_release_joins(Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, registry_referencing_tables(relid))
+	{
+		Oid			joinid = lfirst_oid(lc);
+		Relation	join = table_open(joinid, ShareRowExclusiveLock);
+		bool		serves = false;
+		ListCell   *fc;
+		Oid			argtypes[1] = {OIDOID};
+		Datum		args[1];
+
+		foreach(fc, RelationGetFKeyList(join))
+		{
+			ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, fc);
+
+			if (fk->confrelid != relid &&
+				OidIsValid(dumper_registration_function(fk->confrelid)))
+				serves = true;
+		}
+		CacheInvalidateRelcache(join);
+		if (!serves)
+		{
+			args[0] = ObjectIdGetDatum(joinid);
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "SPI_connect failed");
+			registry_execute("DELETE FROM dumper.join_table"
+							 " WHERE tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
+							 " AND NOT explicit",
+							 1, argtypes, args, NULL, SPI_OK_DELETE);
+			if (SPI_processed > 0)
+			{
+				registry_drop_trigger(joinid, DUMPER_JOIN_TRIGGER);
+				registry_drop_trigger(joinid, DUMPER_JOIN_TRUNCATE_TRIGGER);
+			}
+			SPI_finish();
+		}
+		table_close(join, NoLock);
+	}
 }
 
 /*
@@ -218,63 +490,6 @@ registry_paths_function(Relation rel, Oid funcoid)
 	return funcoid;
 }
 
-/*
- * Run an internal statement on the registration table as the extension's
- * owner, with a pinned search_path-free SQL text.
- */
-static void
-registry_execute(const char *sql, int nargs, Oid *argtypes, Datum *args,
-				 const char *nulls, int expected)
-{
-	Oid			save_userid;
-	int			save_sec_context;
-	int			ret;
-
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(dumper_internal_owner(),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	ret = SPI_execute_with_args(sql, nargs, argtypes, args, nulls, false, 0);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
-	if (ret != expected)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-}
-
-/*
- * Create the row trigger on rel unless it exists.  A partitioned table's
- * trigger is cloned onto every partition, present and future.
- */
-static void
-registry_create_trigger(Relation rel)
-{
-	CreateTrigStmt *stmt;
-	Oid			relid = RelationGetRelid(rel);
-
-	if (OidIsValid(get_trigger_oid(relid, DUMPER_ROW_TRIGGER, true)))
-		return;
-
-	stmt = makeNode(CreateTrigStmt);
-	stmt->replace = false;
-	stmt->isconstraint = false;
-	stmt->trigname = DUMPER_ROW_TRIGGER;
-	stmt->relation = makeRangeVar(get_namespace_name(RelationGetNamespace(rel)),
-								  pstrdup(RelationGetRelationName(rel)), -1);
-	stmt->funcname = list_make2(makeString(DUMPER_SCHEMA), makeString("trigger"));
-	stmt->args = NIL;
-	stmt->row = true;
-	stmt->timing = TRIGGER_TYPE_AFTER;
-	stmt->events = TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE | TRIGGER_TYPE_DELETE;
-	stmt->columns = NIL;
-	stmt->whenClause = NULL;
-	stmt->transitionRels = NIL;
-	stmt->deferrable = false;
-	stmt->initdeferred = false;
-	stmt->constrrel = NULL;
-
-	CreateTrigger(stmt, NULL, relid, InvalidOid, InvalidOid, InvalidOid,
-				  registry_trigger_function(), InvalidOid, NULL, false, false);
-	CommandCounterIncrement();
-}
-
 PG_FUNCTION_INFO_V1(dumper_register);
 
 /*
@@ -288,6 +503,7 @@ dumper_register(PG_FUNCTION_ARGS)
 {
 	Oid			relid;
 	Oid			funcoid;
+	Oid			oldfunc;
 	Relation	rel;
 	Oid			argtypes[2] = {OIDOID, OIDOID};
 	Datum		args[2];
@@ -307,6 +523,7 @@ dumper_register(PG_FUNCTION_ARGS)
 
 	rel = registry_open_table(relid);
 	funcoid = registry_paths_function(rel, funcoid);
+	oldfunc = dumper_registration_function(relid);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -320,7 +537,11 @@ dumper_register(PG_FUNCTION_ARGS)
 					 2, argtypes, args, NULL, SPI_OK_INSERT);
 	SPI_finish();
 
-	registry_create_trigger(rel);
+	/* A new function: the triggers must depend on it instead. */
+	if (OidIsValid(oldfunc) && oldfunc != funcoid)
+		registry_remove_table_triggers(relid);
+	registry_install_table_triggers(relid, funcoid);
+	registry_sync_joins(relid);
 	CacheInvalidateRelcache(rel);
 	table_close(rel, NoLock);
 
@@ -337,7 +558,6 @@ dumper_unregister(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
 	Relation	rel;
-	Oid			trigoid;
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1];
 
@@ -364,17 +584,32 @@ dumper_unregister(PG_FUNCTION_ARGS)
 				 errhint("The view dumper_registrations lists registered tables.")));
 	SPI_finish();
 
-	trigoid = get_trigger_oid(relid, DUMPER_ROW_TRIGGER, true);
-	if (OidIsValid(trigoid))
-	{
-		ObjectAddress trigaddr;
-
-		ObjectAddressSet(trigaddr, TriggerRelationId, trigoid);
-		performDeletion(&trigaddr, DROP_RESTRICT, 0);
-		CommandCounterIncrement();
-	}
+	registry_remove_table_triggers(relid);
+	registry_release_joins(relid);
 	CacheInvalidateRelcache(rel);
 	table_close(rel, NoLock);
 
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(dumper_register_join);
+
+/*
+ * dumper_register_join(tbl regclass): treat tbl as a join table although it
+ * has columns of its own (a through table with extra fields).
+ */
+Datum
+dumper_register_join(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Relation	rel = registry_open_table(relid);
+
+	if (RelationGetFKeyList(rel) == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+				 errmsg("table \"%s\" has no foreign key", RelationGetRelationName(rel)),
+				 errdetail("A join table references the tables it joins with foreign keys.")));
+	dumper_install_join(relid, true);
+	table_close(rel, NoLock);
 	PG_RETURN_VOID();
 }

@@ -40,6 +40,7 @@
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -233,6 +234,13 @@ dumper_worker_main(Datum main_arg pg_attribute_unused())
 	BackgroundWorkerUnblockSignals();
 
 	BackgroundWorkerInitializeConnection(dumper_database, NULL, 0);
+
+	/*
+	 * The worker's own commits only delete delivered rows: losing one in a
+	 * crash means a harmless redelivery, so they need not wait for a WAL
+	 * flush, which would compete with the writers' commits.
+	 */
+	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 	dumper_worker_attach(&MyProc->procLatch, MyDatabaseId);
 	on_shmem_exit(worker_exit, (Datum) 0);
 	pgstat_report_appname("dumper worker");

@@ -1,0 +1,160 @@
+/*-------------------------------------------------------------------------
+ *
+ * ddl.c
+ *	  Following the schema's life: event trigger support.
+ *
+ * dumper.sync_table(oid) runs at ddl_command_end of CREATE TABLE and ALTER
+ * TABLE (SQL event trigger dumper_ddl_end): a partition created or attached
+ * under a registered table gets its TRUNCATE trigger (row triggers are
+ * cloned by PostgreSQL itself, statement triggers are not), and a new pure
+ * join table referencing a registered table gets its join triggers.
+ *
+ * dumper.on_ddl_start() runs at ddl_command_start of DROP EXTENSION: when the
+ * extension being dropped is dumper, every trigger dumper installed is
+ * dropped first, so that DROP EXTENSION needs no CASCADE and leaves no
+ * trigger behind.  (Registrations of dropped tables and of dropped paths
+ * functions are removed by the SQL event trigger dumper_sql_drop.)
+ *
+ * Both run with the privileges of the extension's owner (SECURITY DEFINER
+ * wrappers, or the superuser that drops the extension).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/dependency.h"
+#include "catalog/indexing.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_trigger.h"
+#include "commands/event_trigger.h"
+#include "commands/trigger.h"
+#include "nodes/parsenodes.h"
+#include "parser/parse_func.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "dumper.h"
+
+PG_FUNCTION_INFO_V1(dumper_sync_table);
+
+/*
+ * dumper.sync_table(oid): give a new or altered table the triggers its
+ * place in the schema calls for.
+ */
+Datum
+dumper_sync_table(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Oid			funcoid;
+	Relation	rel;
+	char		relkind = get_rel_relkind(relid);
+
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+		PG_RETURN_VOID();
+
+	/* A partition (or a parent that got one attached) of a registered table. */
+	if (OidIsValid(dumper_registered_table(relid, &funcoid)))
+		dumper_install_truncate_triggers(relid, funcoid);
+
+	/* A new pure join table referencing a registered table. */
+	rel = table_open(relid, ShareRowExclusiveLock);
+	if (!OidIsValid(get_trigger_oid(relid, DUMPER_JOIN_TRIGGER, true)) &&
+		dumper_is_pure_join_table(rel))
+	{
+		ListCell   *lc;
+
+		foreach(lc, RelationGetFKeyList(rel))
+		{
+			ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
+
+			if (OidIsValid(dumper_registration_function(fk->confrelid)))
+			{
+				dumper_install_join(relid, false);
+				break;
+			}
+		}
+	}
+	table_close(rel, NoLock);
+	PG_RETURN_VOID();
+}
+
+/* Whether a DROP EXTENSION statement names dumper. */
+static bool
+ddl_drops_dumper(Node *parsetree)
+{
+	DropStmt   *stmt;
+	ListCell   *lc;
+
+	if (parsetree == NULL || !IsA(parsetree, DropStmt))
+		return false;
+	stmt = (DropStmt *) parsetree;
+	if (stmt->removeType != OBJECT_EXTENSION)
+		return false;
+	foreach(lc, stmt->objects)
+		if (strcmp(strVal(lfirst(lc)), "dumper") == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Drop every trigger that fires one of dumper's trigger functions.  Clones
+ * on partitions go with their parent's trigger.
+ */
+static void
+ddl_drop_all_triggers(void)
+{
+	const char *funcs[] = {"trigger", "join_trigger", "truncate_trigger"};
+	ObjectAddresses *targets = new_object_addresses();
+	Relation	tgrel = table_open(TriggerRelationId, AccessShareLock);
+
+	for (int f = 0; f < (int) lengthof(funcs); f++)
+	{
+		List	   *name = list_make2(makeString(DUMPER_SCHEMA), makeString((char *) funcs[f]));
+		Oid			funcoid = LookupFuncName(name, 0, NULL, true);
+		SysScanDesc scan;
+		HeapTuple	tuple;
+
+		if (!OidIsValid(funcoid))
+			continue;
+		scan = systable_beginscan(tgrel, InvalidOid, false, NULL, 0, NULL);
+		while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+		{
+			Form_pg_trigger trig = (Form_pg_trigger) GETSTRUCT(tuple);
+			ObjectAddress addr;
+
+			if (trig->tgfoid != funcoid || OidIsValid(trig->tgparentid))
+				continue;
+			ObjectAddressSet(addr, TriggerRelationId, trig->oid);
+			add_exact_object_address(&addr, targets);
+		}
+		systable_endscan(scan);
+	}
+	table_close(tgrel, AccessShareLock);
+	performMultipleDeletions(targets, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
+	CommandCounterIncrement();
+}
+
+PG_FUNCTION_INFO_V1(dumper_on_ddl_start);
+
+/*
+ * dumper.on_ddl_start(): before DROP EXTENSION dumper, drop its triggers.
+ */
+Datum
+dumper_on_ddl_start(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("dumper.on_ddl_start() was not called by the event trigger manager")));
+	trigdata = (EventTriggerData *) fcinfo->context;
+	if (ddl_drops_dumper(trigdata->parsetree))
+		ddl_drop_all_triggers();
+	PG_RETURN_VOID();
+}

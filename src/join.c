@@ -1,0 +1,304 @@
+/*-------------------------------------------------------------------------
+ *
+ * join.c
+ *	  Join ("through") tables: a join row invalidates the rows it references.
+ *
+ * dumper.join_trigger() fires AFTER INSERT, UPDATE or DELETE FOR EACH ROW on
+ * a join table.  For every foreign key of the join table whose referenced
+ * table is registered (a "side"), it looks the referenced row up by key and
+ * gathers that row's paths with the side's paths function: the database-side
+ * m2m_changed.  A referenced row that no longer exists (a cascade deleted it)
+ * yields nothing: its own DELETE already invalidated it.  UPDATE gathers the
+ * rows referenced by the old and by the new join row.
+ *
+ * The lookups are kept SPI plans, one per side, built once per backend from
+ * the relcache's foreign key list and compared with the constraint's own
+ * equality operators (as RI triggers do), so a user's search_path cannot
+ * change them.  Which sides are registered is decided when the entry is
+ * built; registering or unregistering a table sends a relcache invalidation
+ * for every join table referencing it (registry.c).
+ *
+ * Memory and invalidation follow regcache.c: entries under
+ * CacheMemoryContext, flagged invalid by the relcache callback of the join
+ * table or by any pg_proc change, rebuilt at the next use.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_operator.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "nodes/pg_list.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/syscache.h"
+
+#include "dumper.h"
+
+/* One registered side of a join table. */
+typedef struct JoinSide
+{
+	int			nkeys;
+	AttrNumber	attnums[INDEX_MAX_KEYS];	/* columns in the join table */
+	Oid			argtypes[INDEX_MAX_KEYS];
+	SPIPlanPtr	plan;			/* paths of the referenced row, by key */
+	bool		read_only;
+} JoinSide;
+
+typedef struct JoinEntry
+{
+	Oid			relid;			/* hash key: the join table */
+	bool		valid;
+	bool		built;			/* sides/nsides are usable */
+	int			nsides;
+	JoinSide   *sides;			/* in CacheMemoryContext */
+} JoinEntry;
+
+static HTAB *join_cache = NULL;
+
+/* Mark the entry of relid (or every entry) for rebuilding. */
+static void
+join_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	JoinEntry  *entry;
+
+	if (join_cache == NULL)
+		return;
+	if (OidIsValid(relid))
+	{
+		entry = hash_search(join_cache, &relid, HASH_FIND, NULL);
+		if (entry != NULL)
+			entry->valid = false;
+		return;
+	}
+	hash_seq_init(&status, join_cache);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		entry->valid = false;
+}
+
+/* A function changed: rebuild every entry. */
+static void
+join_proc_callback(Datum arg, int cacheid pg_attribute_unused(),
+				   uint32 hashvalue pg_attribute_unused())
+{
+	join_relcache_callback(arg, InvalidOid);
+}
+
+/* Register the invalidation callbacks; once per backend, from _PG_init. */
+void
+dumper_join_init(void)
+{
+	CacheRegisterRelcacheCallback(join_relcache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(PROCOID, join_proc_callback, (Datum) 0);
+}
+
+/*
+ * "OPERATOR(schema.op)" for an operator OID: immune to search_path.
+ */
+char *
+dumper_qualified_operator(Oid opoid)
+{
+	HeapTuple	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(opoid));
+	Form_pg_operator op;
+	char	   *result;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for operator %u", opoid);
+	op = (Form_pg_operator) GETSTRUCT(tup);
+	result = psprintf("OPERATOR(%s.%s)",
+					  quote_identifier(get_namespace_name(op->oprnamespace)),
+					  NameStr(op->oprname));
+	ReleaseSysCache(tup);
+	return result;
+}
+
+/* Free the plans of an entry. */
+static void
+join_free_sides(JoinEntry *entry)
+{
+	for (int i = 0; i < entry->nsides; i++)
+		if (entry->sides[i].plan != NULL)
+			SPI_freeplan(entry->sides[i].plan);
+	if (entry->sides != NULL)
+		pfree(entry->sides);
+	entry->sides = NULL;
+	entry->nsides = 0;
+}
+
+/*
+ * (Re)build the sides of join table rel: one kept plan per foreign key that
+ * references a registered table.  Must be called inside SPI.
+ */
+static void
+join_build(JoinEntry *entry, Relation rel)
+{
+	List	   *fkeys = RelationGetFKeyList(rel);
+	ListCell   *lc;
+	JoinSide   *sides;
+	int			nsides = 0;
+
+	join_free_sides(entry);
+	entry->valid = true;
+	entry->built = false;
+	sides = MemoryContextAllocZero(CacheMemoryContext,
+								   Max(1, list_length(fkeys)) * sizeof(JoinSide));
+
+	foreach(lc, fkeys)
+	{
+		ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
+		Oid			funcoid = dumper_registration_function(fk->confrelid);
+		JoinSide   *side;
+		StringInfoData query;
+		char	   *expr;
+		SPIPlanPtr	plan;
+
+		if (!OidIsValid(funcoid))
+			continue;
+		side = &sides[nsides];
+		side->nkeys = fk->nkeys;
+		expr = dumper_paths_expr(funcoid, fk->confrelid, "r", &side->read_only);
+		initStringInfo(&query);
+		appendStringInfo(&query, "SELECT %s FROM %s AS r WHERE ", expr,
+						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(fk->confrelid)),
+													get_rel_name(fk->confrelid)));
+		for (int k = 0; k < fk->nkeys; k++)
+		{
+			side->attnums[k] = fk->conkey[k];
+			side->argtypes[k] = TupleDescAttr(RelationGetDescr(rel), fk->conkey[k] - 1)->atttypid;
+			appendStringInfo(&query, "%sr.%s %s $%d",
+							 k > 0 ? " AND " : "",
+							 quote_identifier(get_attname(fk->confrelid, fk->confkey[k], false)),
+							 dumper_qualified_operator(fk->conpfeqop[k]),
+							 k + 1);
+		}
+		plan = SPI_prepare(query.data, fk->nkeys, side->argtypes);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare(\"%s\") failed: %s",
+				 query.data, SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		side->plan = plan;
+		nsides++;
+	}
+	entry->sides = sides;
+	entry->nsides = nsides;
+	entry->built = true;
+}
+
+/*
+ * Gather the paths of the rows one join row references on every registered
+ * side.
+ */
+static void
+join_gather(JoinEntry *entry, Relation rel, HeapTuple tuple)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	for (int i = 0; i < entry->nsides; i++)
+	{
+		JoinSide   *side = &entry->sides[i];
+		Datum		values[INDEX_MAX_KEYS];
+		char		nulls[INDEX_MAX_KEYS];
+		bool		isnull = false;
+		int			ret;
+
+		for (int k = 0; k < side->nkeys && !isnull; k++)
+		{
+			values[k] = heap_getattr(tuple, side->attnums[k], desc, &isnull);
+			nulls[k] = ' ';
+		}
+		if (isnull)
+			continue;			/* a NULL reference references nothing */
+		ret = SPI_execute_plan(side->plan, values, nulls, side->read_only, 0);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+		dumper_gather_tuptable();
+	}
+}
+
+/* Error context: which join table was producing paths. */
+static void
+join_error_callback(void *arg)
+{
+	errcontext("gathering invalidation paths of the rows join table \"%s\" references",
+			   get_rel_name(*(Oid *) arg));
+}
+
+PG_FUNCTION_INFO_V1(dumper_join_trigger);
+
+/*
+ * dumper.join_trigger(): gather the paths of the rows a join row references.
+ */
+Datum
+dumper_join_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerEvent event;
+	Relation	rel;
+	Oid			relid;
+	JoinEntry  *entry;
+	bool		found;
+	ErrorContextCallback errcallback;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("dumper.join_trigger() was not called by the trigger manager")));
+	event = trigdata->tg_event;
+	if (!TRIGGER_FIRED_FOR_ROW(event) || !TRIGGER_FIRED_AFTER(event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("dumper.join_trigger() must be fired AFTER ... FOR EACH ROW")));
+	if (!dumper_enabled)
+		return PointerGetDatum(NULL);
+
+	rel = trigdata->tg_relation;
+	relid = RelationGetRelid(rel);
+	if (join_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(JoinEntry);
+		ctl.hcxt = CacheMemoryContext;
+		join_cache = hash_create("dumper join tables", 16, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	entry = hash_search(join_cache, &relid, HASH_ENTER, &found);
+	if (!found)
+	{
+		entry->valid = false;
+		entry->built = false;
+		entry->nsides = 0;
+		entry->sides = NULL;
+	}
+
+	errcallback.callback = join_error_callback;
+	errcallback.arg = &relid;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (!entry->valid || !entry->built)
+		join_build(entry, rel);
+	if (TRIGGER_FIRED_BY_INSERT(event) || TRIGGER_FIRED_BY_DELETE(event))
+		join_gather(entry, rel, trigdata->tg_trigtuple);
+	else if (TRIGGER_FIRED_BY_UPDATE(event))
+	{
+		join_gather(entry, rel, trigdata->tg_trigtuple);
+		join_gather(entry, rel, trigdata->tg_newtuple);
+	}
+	SPI_finish();
+
+	error_context_stack = errcallback.previous;
+	return PointerGetDatum(NULL);
+}

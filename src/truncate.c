@@ -1,0 +1,186 @@
+/*-------------------------------------------------------------------------
+ *
+ * truncate.c
+ *	  TRUNCATE: the paths of every row it removes.
+ *
+ * dumper.truncate_trigger() fires BEFORE TRUNCATE FOR EACH STATEMENT, when
+ * the rows can still be read.  As trigger "dumper_truncate" on a registered
+ * table, or on a leaf partition of one, it gathers the paths of every row of
+ * that table (a partition's rows are converted to the registered row type by
+ * column name).  As trigger "dumper_join_truncate" on a join table, it
+ * gathers the paths of every row the join table references on its
+ * registered sides.  TRUNCATE ... CASCADE fires the triggers of every table
+ * it truncates, all before any of them is emptied, so each is covered.
+ *
+ * Rows are read through a cursor in chunks: memory holds the set of distinct
+ * paths (pathset.c), not the table.  TRUNCATE is rare, so the queries are
+ * planned per statement rather than cached.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "catalog/pg_class.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+
+#include "dumper.h"
+
+#define TRUNCATE_FETCH	1000
+
+/* Run query through a cursor and gather the texts of its first column. */
+static void
+truncate_gather_query(const char *query, bool read_only)
+{
+	SPIPlanPtr	plan = SPI_prepare(query, 0, NULL);
+	Portal		portal;
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare(\"%s\") failed: %s",
+			 query, SPI_result_code_string(SPI_result));
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, read_only);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, TRUNCATE_FETCH);
+		if (SPI_processed == 0)
+			break;
+		dumper_gather_tuptable();
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	SPI_freeplan(plan);
+}
+
+/* schema.name of a relation, quoted. */
+static char *
+truncate_relname(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+/*
+ * The paths of every row of rel, a registered table or a partition of one.
+ */
+static void
+truncate_registered(Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+	Oid			funcoid;
+	Oid			regrelid = dumper_registered_table(relid, &funcoid);
+	StringInfoData rowexpr;
+	bool		read_only;
+	char	   *expr;
+
+	if (!OidIsValid(regrelid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" has a dumper trigger but is not registered",
+						RelationGetRelationName(rel)),
+				 errhint("Register it with dumper_register(), or drop the trigger.")));
+	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+		return;					/* no rows of its own: its partitions fire */
+
+	initStringInfo(&rowexpr);
+	if (regrelid == relid)
+		appendStringInfoString(&rowexpr, "r");
+	else
+	{
+		/* A partition: build the registered row type's value by name. */
+		Relation	regrel = table_open(regrelid, AccessShareLock);
+		TupleDesc	desc = RelationGetDescr(regrel);
+		bool		first = true;
+
+		appendStringInfoString(&rowexpr, "ROW(");
+		for (int i = 0; i < desc->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+
+			if (att->attisdropped)
+				continue;
+			appendStringInfo(&rowexpr, "%sr.%s", first ? "" : ", ",
+							 quote_identifier(NameStr(att->attname)));
+			first = false;
+		}
+		appendStringInfo(&rowexpr, ")::%s", truncate_relname(regrelid));
+		table_close(regrel, AccessShareLock);
+	}
+	expr = dumper_paths_expr(funcoid, regrelid, rowexpr.data, &read_only);
+	truncate_gather_query(psprintf("SELECT %s FROM ONLY %s AS r",
+								   expr, truncate_relname(relid)),
+						  read_only);
+}
+
+/*
+ * The paths of every row join table rel references on its registered
+ * sides.
+ */
+static void
+truncate_join(Relation rel)
+{
+	ListCell   *lc;
+
+	foreach(lc, RelationGetFKeyList(rel))
+	{
+		ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
+		Oid			funcoid = dumper_registration_function(fk->confrelid);
+		StringInfoData query;
+		bool		read_only;
+
+		if (!OidIsValid(funcoid))
+			continue;
+		initStringInfo(&query);
+		appendStringInfo(&query,
+						 "SELECT %s FROM %s AS r WHERE EXISTS (SELECT FROM ONLY %s AS j WHERE ",
+						 dumper_paths_expr(funcoid, fk->confrelid, "r", &read_only),
+						 truncate_relname(fk->confrelid),
+						 truncate_relname(RelationGetRelid(rel)));
+		for (int k = 0; k < fk->nkeys; k++)
+			appendStringInfo(&query, "%sr.%s %s j.%s",
+							 k > 0 ? " AND " : "",
+							 quote_identifier(get_attname(fk->confrelid, fk->confkey[k], false)),
+							 dumper_qualified_operator(fk->conpfeqop[k]),
+							 quote_identifier(get_attname(RelationGetRelid(rel), fk->conkey[k], false)));
+		appendStringInfoChar(&query, ')');
+		truncate_gather_query(query.data, read_only);
+	}
+}
+
+PG_FUNCTION_INFO_V1(dumper_truncate_trigger);
+
+/*
+ * dumper.truncate_trigger(): gather the paths of what a TRUNCATE removes.
+ */
+Datum
+dumper_truncate_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerEvent event;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("dumper.truncate_trigger() was not called by the trigger manager")));
+	event = trigdata->tg_event;
+	if (!TRIGGER_FIRED_BY_TRUNCATE(event) || !TRIGGER_FIRED_BEFORE(event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("dumper.truncate_trigger() must be fired BEFORE TRUNCATE")));
+	if (!dumper_enabled)
+		return PointerGetDatum(NULL);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (strcmp(trigdata->tg_trigger->tgname, DUMPER_JOIN_TRUNCATE_TRIGGER) == 0)
+		truncate_join(trigdata->tg_relation);
+	else
+		truncate_registered(trigdata->tg_relation);
+	SPI_finish();
+	return PointerGetDatum(NULL);
+}
