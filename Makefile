@@ -10,6 +10,7 @@ OBJS = \
 	src/regcache.o \
 	src/trigger.o \
 	src/join.o \
+	src/template.o \
 	src/truncate.o \
 	src/ddl.o \
 	src/pathset.o \

@@ -50,7 +50,7 @@ Datum
 dumper_sync_table(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
-	Oid			funcoid;
+	DumperRegistration reg;
 	Relation	rel;
 	char		relkind = get_rel_relkind(relid);
 
@@ -58,8 +58,8 @@ dumper_sync_table(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 
 	/* A partition (or a parent that got one attached) of a registered table. */
-	if (OidIsValid(dumper_registered_table(relid, &funcoid)))
-		dumper_install_truncate_triggers(relid, funcoid);
+	if (OidIsValid(dumper_registered_table(relid, &reg)))
+		dumper_install_truncate_triggers(relid, reg.funcoid);
 
 	/* A new pure join table referencing a registered table. */
 	rel = table_open(relid, ShareRowExclusiveLock);
@@ -72,7 +72,7 @@ dumper_sync_table(PG_FUNCTION_ARGS)
 		{
 			ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
 
-			if (OidIsValid(dumper_registration_function(fk->confrelid)))
+			if (dumper_registration_read(fk->confrelid, &reg))
 			{
 				dumper_install_join(relid, false);
 				break;

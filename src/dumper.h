@@ -51,13 +51,20 @@ extern const char *dumper_pathset_get(int i);
 extern Oid	dumper_queue_relid(bool missing_ok);
 extern void dumper_queue_write(const char *const *paths, int npaths);
 
+/* A table's registration: a paths function or path templates. */
+typedef struct DumperRegistration
+{
+	Oid			funcoid;		/* paths function, or InvalidOid */
+	List	   *templates;		/* path templates (char *), or NIL */
+} DumperRegistration;
+
 /* regcache.c: per-backend cache of registrations */
 extern void dumper_regcache_init(void);
 extern void dumper_regcache_gather(Relation rel, HeapTuple tuple);
-extern Oid	dumper_registration_function(Oid relid);
-extern Oid	dumper_registered_table(Oid relid, Oid *funcoid);
-extern char *dumper_paths_expr(Oid funcoid, Oid relid, const char *rowexpr,
-							   bool *read_only);
+extern bool dumper_registration_read(Oid relid, DumperRegistration *reg);
+extern Oid	dumper_registered_table(Oid relid, DumperRegistration *reg);
+extern char *dumper_paths_expr(const DumperRegistration *reg, Oid relid,
+							   const char *rowexpr, bool *read_only);
 extern void dumper_gather_tuptable(void);
 
 /* join.c: join tables */

@@ -155,17 +155,17 @@ join_build(JoinEntry *entry, Relation rel)
 	foreach(lc, fkeys)
 	{
 		ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
-		Oid			funcoid = dumper_registration_function(fk->confrelid);
+		DumperRegistration reg;
 		JoinSide   *side;
 		StringInfoData query;
 		char	   *expr;
 		SPIPlanPtr	plan;
 
-		if (!OidIsValid(funcoid))
+		if (!dumper_registration_read(fk->confrelid, &reg))
 			continue;
 		side = &sides[nsides];
 		side->nkeys = fk->nkeys;
-		expr = dumper_paths_expr(funcoid, fk->confrelid, "r", &side->read_only);
+		expr = dumper_paths_expr(&reg, fk->confrelid, "r", &side->read_only);
 		initStringInfo(&query);
 		appendStringInfo(&query, "SELECT %s FROM %s AS r WHERE ", expr,
 						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(fk->confrelid)),

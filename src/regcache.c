@@ -38,6 +38,8 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -48,6 +50,7 @@
 #include "utils/syscache.h"
 
 #include "dumper.h"
+#include "template.h"
 
 typedef struct RegEntry
 {
@@ -56,9 +59,13 @@ typedef struct RegEntry
 	Oid			regrelid;		/* the registered table: relid or an ancestor */
 	TupleDesc	regdesc;		/* its row type, when regrelid != relid */
 	TupleConversionMap *map;	/* partition row -> registered row, or NULL */
-	Oid			funcoid;		/* the paths function */
+	Oid			funcoid;		/* the paths function, or InvalidOid */
 	bool		read_only;		/* paths function is not VOLATILE */
 	SPIPlanPtr	plan;			/* kept plan calling it, or NULL */
+	int			ntemplates;		/* path templates instead of a function */
+	DumperTemplate **templates; /* compiled against the registered row type */
+	FmgrInfo   *outfuncs;		/* output functions of its columns */
+	MemoryContext cxt;			/* holds templates and outfuncs */
 	char		relname[NAMEDATALEN * 2 + 8];	/* for error context */
 	char		funcname[NAMEDATALEN * 2 + 8];
 } RegEntry;
@@ -103,26 +110,30 @@ dumper_regcache_init(void)
 }
 
 /*
- * The paths function registered for relid, InvalidOid when relid is not
- * registered.  Reads dumper.registration as the extension's owner.
+ * Read the registration of relid from dumper.registration, as the
+ * extension's owner, into *reg (allocated in the caller's context).  False
+ * when relid is not registered.
  */
-Oid
-dumper_registration_function(Oid relid)
+bool
+dumper_registration_read(Oid relid, DumperRegistration *reg)
 {
+	MemoryContext callercxt = CurrentMemoryContext;
 	Oid			save_userid;
 	int			save_sec_context;
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1];
-	Oid			funcoid = InvalidOid;
+	bool		found = false;
 	int			ret;
 
+	reg->funcoid = InvalidOid;
+	reg->templates = NIL;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(dumper_internal_owner(),
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	args[0] = ObjectIdGetDatum(relid);
-	ret = SPI_execute_with_args("SELECT paths::pg_catalog.oid FROM dumper.registration"
+	ret = SPI_execute_with_args("SELECT paths::pg_catalog.oid, templates FROM dumper.registration"
 								" WHERE tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
 								1, argtypes, args, NULL, true, 1);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
@@ -131,51 +142,68 @@ dumper_registration_function(Oid relid)
 
 	if (SPI_processed == 1)
 	{
+		HeapTuple	tuple = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-									  1, &isnull);
+		Datum		d;
 
+		found = true;
+		d = SPI_getbinval(tuple, desc, 1, &isnull);
 		if (!isnull)
-			funcoid = DatumGetObjectId(d);
+			reg->funcoid = DatumGetObjectId(d);
+		d = SPI_getbinval(tuple, desc, 2, &isnull);
+		if (!isnull)
+		{
+			Datum	   *elems;
+			bool	   *nulls;
+			int			n;
+			MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
+
+			deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
+							  &elems, &nulls, &n);
+			for (int i = 0; i < n; i++)
+				if (!nulls[i])
+					reg->templates = lappend(reg->templates, TextDatumGetCString(elems[i]));
+			MemoryContextSwitchTo(spicxt);
+		}
 	}
 	SPI_finish();
-	return funcoid;
+	return found;
 }
 
 /*
  * The registered table covering relid: relid itself, or the nearest
- * registered ancestor of a partition.  InvalidOid when none; *funcoid gets
- * its paths function.
+ * registered ancestor of a partition.  InvalidOid when none; *reg gets its
+ * registration.
  */
 Oid
-dumper_registered_table(Oid relid, Oid *funcoid)
+dumper_registered_table(Oid relid, DumperRegistration *reg)
 {
 	List	   *ancestors;
 	ListCell   *lc;
 
-	*funcoid = dumper_registration_function(relid);
-	if (OidIsValid(*funcoid))
+	if (dumper_registration_read(relid, reg))
 		return relid;
 	if (!get_rel_relispartition(relid))
 		return InvalidOid;
 	ancestors = get_partition_ancestors(relid);
 	foreach(lc, ancestors)
 	{
-		*funcoid = dumper_registration_function(lfirst_oid(lc));
-		if (OidIsValid(*funcoid))
+		if (dumper_registration_read(lfirst_oid(lc), reg))
 			return lfirst_oid(lc);
 	}
 	return InvalidOid;
 }
 
 /*
- * The SQL expression producing the paths of rowexpr (a value of the
- * registered row type) with paths function funcoid: one text per result
- * row, NULLs allowed.  *read_only says whether it may run without a fresh
- * snapshot (the function is not VOLATILE).
+ * The SQL expression producing the paths of rowexpr (a value of the row
+ * type of registered table relid), one text per result row, NULLs allowed.
+ * *read_only says whether it may run without a fresh snapshot (templates,
+ * or a paths function that is not VOLATILE).
  */
 char *
-dumper_paths_expr(Oid funcoid, Oid relid, const char *rowexpr, bool *read_only)
+dumper_paths_expr(const DumperRegistration *reg, Oid relid, const char *rowexpr,
+				  bool *read_only)
 {
 	HeapTuple	proctup;
 	Form_pg_proc procform;
@@ -183,7 +211,25 @@ dumper_paths_expr(Oid funcoid, Oid relid, const char *rowexpr, bool *read_only)
 	char	   *expr;
 	char	   *relname = get_rel_name(relid);
 
-	proctup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcoid));
+	if (reg->templates != NIL)
+	{
+		Relation	rel = table_open(relid, AccessShareLock);
+		StringInfoData sql;
+		ListCell   *lc;
+
+		initStringInfo(&sql);
+		appendStringInfoString(&sql, "pg_catalog.unnest(ARRAY[");
+		foreach(lc, reg->templates)
+			appendStringInfo(&sql, "%s%s", foreach_current_index(lc) > 0 ? ", " : "",
+							 dumper_template_sql(lfirst(lc), RelationGetDescr(rel),
+												 RelationGetRelationName(rel), rowexpr));
+		appendStringInfoString(&sql, "]::pg_catalog.text[])");
+		table_close(rel, AccessShareLock);
+		*read_only = true;
+		return sql.data;
+	}
+
+	proctup = SearchSysCache1(PROCOID, ObjectIdGetDatum(reg->funcoid));
 	if (!HeapTupleIsValid(proctup))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
@@ -224,40 +270,41 @@ dumper_gather_tuptable(void)
 }
 
 /*
- * (Re)build the entry of rel: find the registration covering it and keep a
- * plan that calls its paths function.  Must be called inside SPI.
+ * (Re)build the entry of rel: find the registration covering it and either
+ * compile its templates or keep a plan that calls its paths function.  Must
+ * be called inside SPI.
  */
 static void
 regcache_build(RegEntry *entry, Relation rel)
 {
-	Oid			funcoid;
+	DumperRegistration reg;
 	Oid			regrelid;
 	Oid			argtype;
 	char	   *expr;
 	char	   *query;
 	SPIPlanPtr	plan;
 	MemoryContext oldcxt;
+	TupleDesc	regdesc;
+	Relation	regrel = NULL;
 
 	if (entry->plan != NULL)
-	{
 		SPI_freeplan(entry->plan);
-		entry->plan = NULL;
-	}
-	if (entry->map != NULL)
-	{
-		free_conversion_map(entry->map);
-		entry->map = NULL;
-	}
-	if (entry->regdesc != NULL)
-	{
-		FreeTupleDesc(entry->regdesc);
-		entry->regdesc = NULL;
-	}
+	entry->plan = NULL;
+	entry->map = NULL;
+	entry->regdesc = NULL;
+	entry->ntemplates = 0;
+	entry->templates = NULL;
+	entry->outfuncs = NULL;
+	if (entry->cxt != NULL)
+		MemoryContextReset(entry->cxt);
+	else
+		entry->cxt = AllocSetContextCreate(CacheMemoryContext, "dumper registration",
+										   ALLOCSET_SMALL_SIZES);
 
 	/*
 	 * Valid from now on: an invalidation that arrives while we build (the
 	 * catalog reads below accept them) marks it invalid again.  An error
-	 * leaves plan NULL, which also means "rebuild".
+	 * leaves plan and templates unset, which also means "rebuild".
 	 */
 	entry->valid = true;
 	entry->funcname[0] = '\0';
@@ -265,7 +312,7 @@ regcache_build(RegEntry *entry, Relation rel)
 			 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 										RelationGetRelationName(rel)));
 
-	regrelid = dumper_registered_table(RelationGetRelid(rel), &funcoid);
+	regrelid = dumper_registered_table(RelationGetRelid(rel), &reg);
 	if (!OidIsValid(regrelid))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -274,31 +321,70 @@ regcache_build(RegEntry *entry, Relation rel)
 				 errhint("Register it with dumper_register('%s'), or drop the trigger.",
 						 entry->relname)));
 
-	argtype = get_rel_type_id(regrelid);
+	regdesc = RelationGetDescr(rel);
 	if (regrelid != RelationGetRelid(rel))
 	{
 		/* A partition: convert its rows to the registered table's row type. */
-		Relation	regrel = table_open(regrelid, AccessShareLock);
-
-		oldcxt = MemoryContextSwitchTo(CacheMemoryContext);
+		regrel = table_open(regrelid, AccessShareLock);
+		oldcxt = MemoryContextSwitchTo(entry->cxt);
 		entry->regdesc = CreateTupleDescCopy(RelationGetDescr(regrel));
 		entry->map = convert_tuples_by_name(RelationGetDescr(rel), entry->regdesc);
 		MemoryContextSwitchTo(oldcxt);
-		table_close(regrel, AccessShareLock);
+		regdesc = entry->regdesc;
 	}
 
-	expr = dumper_paths_expr(funcoid, regrelid, "$1", &entry->read_only);
-	snprintf(entry->funcname, sizeof(entry->funcname), "%s",
-			 format_procedure(funcoid));
-	query = psprintf("SELECT %s", expr);
-	plan = SPI_prepare(query, 1, &argtype);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare(\"%s\") failed: %s",
-			 query, SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
+	if (reg.templates != NIL)
+	{
+		ListCell   *lc;
+		int			n = list_length(reg.templates);
+		DumperTemplate **templates;
+
+		oldcxt = MemoryContextSwitchTo(entry->cxt);
+		templates = palloc(n * sizeof(DumperTemplate *));
+		foreach(lc, reg.templates)
+			templates[foreach_current_index(lc)] =
+				dumper_template_compile(lfirst(lc), regdesc,
+										get_rel_name(regrelid));
+		entry->outfuncs = palloc0(regdesc->natts * sizeof(FmgrInfo));
+		for (int i = 0; i < regdesc->natts; i++)
+			entry->outfuncs[i].fn_oid = InvalidOid;
+		dumper_template_prepare_output(templates, n, regdesc, entry->outfuncs, entry->cxt);
+		MemoryContextSwitchTo(oldcxt);
+		snprintf(entry->funcname, sizeof(entry->funcname), "path templates");
+		entry->templates = templates;
+		entry->ntemplates = n;
+	}
+	else
+	{
+		argtype = get_rel_type_id(regrelid);
+		expr = dumper_paths_expr(&reg, regrelid, "$1", &entry->read_only);
+		snprintf(entry->funcname, sizeof(entry->funcname), "%s",
+				 format_procedure(reg.funcoid));
+		query = psprintf("SELECT %s", expr);
+		plan = SPI_prepare(query, 1, &argtype);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare(\"%s\") failed: %s",
+				 query, SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		entry->plan = plan;
+	}
+	if (regrel != NULL)
+		table_close(regrel, AccessShareLock);
 	entry->regrelid = regrelid;
-	entry->plan = plan;
-	entry->funcoid = funcoid;
+	entry->funcoid = reg.funcoid;
+}
+
+/* Evaluate the templates of entry on one row of rel. */
+static void
+regcache_gather_templates(RegEntry *entry, Relation rel, HeapTuple tuple)
+{
+	if (entry->regdesc == NULL)
+		dumper_template_gather(entry->templates, entry->ntemplates, tuple,
+							   RelationGetDescr(rel), entry->outfuncs);
+	else
+		dumper_template_gather(entry->templates, entry->ntemplates,
+							   entry->map ? execute_attr_map_tuple(tuple, entry->map) : tuple,
+							   entry->regdesc, entry->outfuncs);
 }
 
 /* Error context: which table and function were producing paths. */
@@ -344,6 +430,8 @@ dumper_regcache_gather(Relation rel, HeapTuple tuple)
 		entry->plan = NULL;
 		entry->map = NULL;
 		entry->regdesc = NULL;
+		entry->ntemplates = 0;
+		entry->cxt = NULL;
 		entry->funcname[0] = '\0';
 		snprintf(entry->relname, sizeof(entry->relname), "%s",
 				 RelationGetRelationName(rel));
@@ -354,22 +442,34 @@ dumper_regcache_gather(Relation rel, HeapTuple tuple)
 	errcallback.previous = error_context_stack;
 	error_context_stack = &errcallback;
 
+	/* The fast path: templates need neither SPI nor a plan. */
+	if (entry->valid && entry->ntemplates > 0)
+	{
+		regcache_gather_templates(entry, rel, tuple);
+		error_context_stack = errcallback.previous;
+		return;
+	}
+
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (!entry->valid || entry->plan == NULL)
+	if (!entry->valid || (entry->plan == NULL && entry->ntemplates == 0))
 		regcache_build(entry, rel);
-
-	if (entry->regdesc == NULL)
-		value = heap_copy_tuple_as_datum(tuple, RelationGetDescr(rel));
-	else if (entry->map == NULL)
-		value = heap_copy_tuple_as_datum(tuple, entry->regdesc);
+	if (entry->ntemplates > 0)
+		regcache_gather_templates(entry, rel, tuple);
 	else
-		value = heap_copy_tuple_as_datum(execute_attr_map_tuple(tuple, entry->map),
-										 entry->regdesc);
-	ret = SPI_execute_plan(entry->plan, &value, " ", entry->read_only, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-	dumper_gather_tuptable();
+	{
+		if (entry->regdesc == NULL)
+			value = heap_copy_tuple_as_datum(tuple, RelationGetDescr(rel));
+		else if (entry->map == NULL)
+			value = heap_copy_tuple_as_datum(tuple, entry->regdesc);
+		else
+			value = heap_copy_tuple_as_datum(execute_attr_map_tuple(tuple, entry->map),
+											 entry->regdesc);
+		ret = SPI_execute_plan(entry->plan, &value, " ", entry->read_only, 0);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+		dumper_gather_tuptable();
+	}
 	SPI_finish();
 
 	error_context_stack = errcallback.previous;

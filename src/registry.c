@@ -40,6 +40,7 @@
 #include "parser/parse_func.h"
 #include "nodes/bitmapset.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -48,6 +49,7 @@
 #include "utils/syscache.h"
 
 #include "dumper.h"
+#include "template.h"
 
 /*
  * The role that owns dumper's internal tables: the owner of
@@ -70,6 +72,36 @@ dumper_internal_owner(void)
 	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
 	ReleaseSysCache(tuple);
 	return owner;
+}
+
+/*
+ * Check path templates against rel (syntax, columns) and return them as a
+ * clean text[]: no NULL, at least one.
+ */
+static ArrayType *
+registry_check_templates(Relation rel, ArrayType *array)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("no path templates given for table \"%s\"",
+						RelationGetRelationName(rel))));
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("path templates of table \"%s\" must not be NULL",
+							RelationGetRelationName(rel))));
+		(void) dumper_template_compile(TextDatumGetCString(elems[i]),
+									   RelationGetDescr(rel), RelationGetRelationName(rel));
+	}
+	return construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT);
 }
 
 /*
@@ -328,8 +360,9 @@ registry_release_joins(Oid relid)
 		{
 			ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, fc);
 
-			if (fk->confrelid != relid &&
-				OidIsValid(dumper_registration_function(fk->confrelid)))
+			DumperRegistration reg;
+
+			if (fk->confrelid != relid && dumper_registration_read(fk->confrelid, &reg))
 				serves = true;
 		}
 		CacheInvalidateRelcache(join);
@@ -503,10 +536,13 @@ dumper_register(PG_FUNCTION_ARGS)
 {
 	Oid			relid;
 	Oid			funcoid;
-	Oid			oldfunc;
+	DumperRegistration old;
+	bool		registered;
 	Relation	rel;
-	Oid			argtypes[2] = {OIDOID, OIDOID};
-	Datum		args[2];
+	Oid			argtypes[3] = {OIDOID, OIDOID, TEXTARRAYOID};
+	Datum		args[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	ArrayType  *templates = NULL;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -515,30 +551,38 @@ dumper_register(PG_FUNCTION_ARGS)
 	relid = PG_GETARG_OID(0);
 	funcoid = PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1);
 
-	if (!PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("path templates are not supported yet"),
-				 errhint("Register the table with a paths function.")));
-
 	rel = registry_open_table(relid);
-	funcoid = registry_paths_function(rel, funcoid);
-	oldfunc = dumper_registration_function(relid);
+	if (!PG_ARGISNULL(2))
+	{
+		if (OidIsValid(funcoid))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("cannot register table \"%s\" with both a paths function and templates",
+							RelationGetRelationName(rel)),
+					 errhint("Pass either paths or templates.")));
+		templates = registry_check_templates(rel, PG_GETARG_ARRAYTYPE_P(2));
+	}
+	else
+		funcoid = registry_paths_function(rel, funcoid);
+	registered = dumper_registration_read(relid, &old);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	args[0] = ObjectIdGetDatum(relid);
 	args[1] = ObjectIdGetDatum(funcoid);
+	nulls[1] = OidIsValid(funcoid) ? ' ' : 'n';
+	args[2] = PointerGetDatum(templates);
+	nulls[2] = templates ? ' ' : 'n';
 	registry_execute("DELETE FROM dumper.registration"
 					 " WHERE tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
 					 1, argtypes, args, NULL, SPI_OK_DELETE);
-	registry_execute("INSERT INTO dumper.registration (tbl, paths)"
-					 " VALUES ($1::pg_catalog.regclass, $2::pg_catalog.regprocedure)",
-					 2, argtypes, args, NULL, SPI_OK_INSERT);
+	registry_execute("INSERT INTO dumper.registration (tbl, paths, templates)"
+					 " VALUES ($1::pg_catalog.regclass, $2::pg_catalog.regprocedure, $3)",
+					 3, argtypes, args, nulls, SPI_OK_INSERT);
 	SPI_finish();
 
-	/* A new function: the triggers must depend on it instead. */
-	if (OidIsValid(oldfunc) && oldfunc != funcoid)
+	/* Another function (or none): the triggers must depend on it instead. */
+	if (registered && old.funcoid != funcoid)
 		registry_remove_table_triggers(relid);
 	registry_install_table_triggers(relid, funcoid);
 	registry_sync_joins(relid);

@@ -72,8 +72,8 @@ static void
 truncate_registered(Relation rel)
 {
 	Oid			relid = RelationGetRelid(rel);
-	Oid			funcoid;
-	Oid			regrelid = dumper_registered_table(relid, &funcoid);
+	DumperRegistration reg;
+	Oid			regrelid = dumper_registered_table(relid, &reg);
 	StringInfoData rowexpr;
 	bool		read_only;
 	char	   *expr;
@@ -111,7 +111,7 @@ truncate_registered(Relation rel)
 		appendStringInfo(&rowexpr, ")::%s", truncate_relname(regrelid));
 		table_close(regrel, AccessShareLock);
 	}
-	expr = dumper_paths_expr(funcoid, regrelid, rowexpr.data, &read_only);
+	expr = dumper_paths_expr(&reg, regrelid, rowexpr.data, &read_only);
 	truncate_gather_query(psprintf("SELECT %s FROM ONLY %s AS r",
 								   expr, truncate_relname(relid)),
 						  read_only);
@@ -129,16 +129,16 @@ truncate_join(Relation rel)
 	foreach(lc, RelationGetFKeyList(rel))
 	{
 		ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
-		Oid			funcoid = dumper_registration_function(fk->confrelid);
+		DumperRegistration reg;
 		StringInfoData query;
 		bool		read_only;
 
-		if (!OidIsValid(funcoid))
+		if (!dumper_registration_read(fk->confrelid, &reg))
 			continue;
 		initStringInfo(&query);
 		appendStringInfo(&query,
 						 "SELECT %s FROM %s AS r WHERE EXISTS (SELECT FROM ONLY %s AS j WHERE ",
-						 dumper_paths_expr(funcoid, fk->confrelid, "r", &read_only),
+						 dumper_paths_expr(&reg, fk->confrelid, "r", &read_only),
 						 truncate_relname(fk->confrelid),
 						 truncate_relname(RelationGetRelid(rel)));
 		for (int k = 0; k < fk->nkeys; k++)

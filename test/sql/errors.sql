@@ -62,7 +62,7 @@ SELECT pg_temp.err($$SELECT dumper_register('icecream', 'varchar_ret')$$);
 SELECT pg_temp.err($$SELECT dumper_register('icecream', 'a_procedure')$$);
 SELECT pg_temp.err($$SELECT dumper_register('icecream', 'an_aggregate')$$);
 SELECT pg_temp.err($$SELECT dumper_register('icecream', 'no_such_function')$$);
-SELECT pg_temp.err($$SELECT dumper_register('icecream', templates => ARRAY['/icecream/{slug}/'])$$);
+SELECT pg_temp.err($$SELECT dumper_register('icecream', 'wrong_arg', templates => ARRAY['/icecream/{slug}/'])$$);
 
 -- Nothing was registered by any of that.
 SELECT count(*) FROM dumper_registrations;

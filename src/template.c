@@ -1,0 +1,226 @@
+/*-------------------------------------------------------------------------
+ *
+ * template.c
+ *	  Path templates: '/icecream/{slug}/' filled from the row, in C.
+ *
+ * A template is literal text with {column} placeholders; "{{" and "}}"
+ * stand for literal braces.  Column names are taken exactly as written (no
+ * quoting, case-sensitive).  A placeholder whose column is NULL skips that
+ * path.  Values are rendered with their type's output function, as in
+ * psql.
+ *
+ * Compiling resolves each placeholder to an attribute number of the
+ * registered table, once per backend (regcache.c); a row then costs no SQL
+ * call and no catalog lookup.  The same template can be rendered as a SQL
+ * expression for the set-based paths (TRUNCATE, join tables); it calls the
+ * same output functions, so both give byte-identical paths.
+ *
+ * Errors: compiling reports a malformed template or an unknown column
+ * (dumper_register checks every template this way); evaluation only fails
+ * on an over-long path (pathset.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+
+#include "dumper.h"
+#include "template.h"
+
+/* Report a malformed template. */
+static void
+template_syntax_error(const char *tmpl, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid path template \"%s\"", tmpl),
+			 errdetail("%s", detail),
+			 errhint("Write {column} for a column's value, {{ and }} for literal braces.")));
+}
+
+/*
+ * Compile tmpl against desc, the row type of table relname.  The result
+ * lives in CurrentMemoryContext.
+ */
+DumperTemplate *
+dumper_template_compile(const char *tmpl, TupleDesc desc, const char *relname)
+{
+	DumperTemplate *result = palloc0(sizeof(DumperTemplate));
+	StringInfoData lit;
+	const char *p = tmpl;
+	int			maxsegs = 8;
+
+	result->segs = palloc(maxsegs * sizeof(DumperTemplateSeg));
+	initStringInfo(&lit);
+
+	while (*p != '\0' || lit.len > 0)
+	{
+		DumperTemplateSeg seg = {0};
+
+		if (*p == '\0' || (*p == '{' && p[1] != '{'))
+		{
+			/* End of a literal run: flush it. */
+			if (lit.len > 0)
+			{
+				seg.attnum = 0;
+				seg.literal = pstrdup(lit.data);
+				resetStringInfo(&lit);
+			}
+			else
+			{
+				/* A placeholder. */
+				const char *end = strchr(p + 1, '}');
+				char	   *name;
+				int			i;
+
+				if (end == NULL)
+					template_syntax_error(tmpl, "A \"{\" is not closed by \"}\".");
+				name = pnstrdup(p + 1, end - p - 1);
+				if (name[0] == '\0')
+					template_syntax_error(tmpl, "A placeholder \"{}\" names no column.");
+				if (strchr(name, '{') != NULL)
+					template_syntax_error(tmpl, "A placeholder contains \"{\".");
+				for (i = 0; i < desc->natts; i++)
+				{
+					Form_pg_attribute att = TupleDescAttr(desc, i);
+
+					if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+						break;
+				}
+				if (i == desc->natts)
+					ereport(ERROR,
+							(errcode(ERRCODE_UNDEFINED_COLUMN),
+							 errmsg("column \"%s\" of table \"%s\" does not exist", name, relname),
+							 errdetail("Path template \"%s\" refers to it.", tmpl),
+							 errhint("Placeholders name columns exactly as they are spelled, without quotes.")));
+				seg.attnum = i + 1;
+				seg.literal = name;
+				p = end + 1;
+			}
+			if (result->nsegs >= maxsegs)
+			{
+				maxsegs *= 2;
+				result->segs = repalloc(result->segs, maxsegs * sizeof(DumperTemplateSeg));
+			}
+			result->segs[result->nsegs++] = seg;
+			continue;
+		}
+		if ((*p == '{' && p[1] == '{') || (*p == '}' && p[1] == '}'))
+		{
+			appendStringInfoChar(&lit, *p);
+			p += 2;
+		}
+		else if (*p == '}')
+			template_syntax_error(tmpl, "A \"}\" closes no placeholder; write \"}}\" for a literal brace.");
+		else
+			appendStringInfoChar(&lit, *p++);
+	}
+	return result;
+}
+
+/*
+ * Set up the output functions of the columns templates refer to; outfuncs
+ * has one slot per attribute of desc.  fn_oid of unused slots stays
+ * InvalidOid.
+ */
+void
+dumper_template_prepare_output(DumperTemplate **tmpls, int ntmpls, TupleDesc desc,
+							   FmgrInfo *outfuncs, MemoryContext cxt)
+{
+	for (int t = 0; t < ntmpls; t++)
+		for (int s = 0; s < tmpls[t]->nsegs; s++)
+		{
+			AttrNumber	attnum = tmpls[t]->segs[s].attnum;
+			Oid			typoutput;
+			bool		isvarlena;
+
+			if (attnum == 0 || OidIsValid(outfuncs[attnum - 1].fn_oid))
+				continue;
+			getTypeOutputInfo(TupleDescAttr(desc, attnum - 1)->atttypid,
+							  &typoutput, &isvarlena);
+			fmgr_info_cxt(typoutput, &outfuncs[attnum - 1], cxt);
+		}
+}
+
+/*
+ * Add the paths of one row (of row type desc) to the transaction's set.
+ */
+void
+dumper_template_gather(DumperTemplate **tmpls, int ntmpls, HeapTuple tuple,
+					   TupleDesc desc, FmgrInfo *outfuncs)
+{
+	StringInfoData path;
+
+	initStringInfo(&path);
+	for (int t = 0; t < ntmpls; t++)
+	{
+		bool		skip = false;
+
+		resetStringInfo(&path);
+		for (int s = 0; s < tmpls[t]->nsegs && !skip; s++)
+		{
+			DumperTemplateSeg *seg = &tmpls[t]->segs[s];
+			Datum		value;
+			bool		isnull;
+
+			if (seg->attnum == 0)
+			{
+				appendStringInfoString(&path, seg->literal);
+				continue;
+			}
+			value = heap_getattr(tuple, seg->attnum, desc, &isnull);
+			if (isnull)
+				skip = true;	/* a NULL column: no such page */
+			else
+				appendStringInfoString(&path, OutputFunctionCall(&outfuncs[seg->attnum - 1], value));
+		}
+		if (!skip)
+			dumper_pathset_add(path.data, path.len);
+	}
+	pfree(path.data);
+}
+
+/*
+ * The template as a SQL text expression over rowexpr (a value of row type
+ * desc): NULL when a placeholder's column is NULL, like the C evaluation.
+ */
+char *
+dumper_template_sql(const char *tmpl, TupleDesc desc, const char *relname,
+					const char *rowexpr)
+{
+	DumperTemplate *compiled = dumper_template_compile(tmpl, desc, relname);
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "(''::pg_catalog.text");
+	for (int s = 0; s < compiled->nsegs; s++)
+	{
+		DumperTemplateSeg *seg = &compiled->segs[s];
+
+		appendStringInfoString(&sql, " OPERATOR(pg_catalog.||) ");
+		if (seg->attnum == 0)
+			appendStringInfoString(&sql, quote_literal_cstr(seg->literal));
+		else
+		{
+			Oid			typoutput;
+			bool		isvarlena;
+
+			getTypeOutputInfo(TupleDescAttr(desc, seg->attnum - 1)->atttypid,
+							  &typoutput, &isvarlena);
+			appendStringInfo(&sql, "pg_catalog.textin(%s((%s).%s))",
+							 quote_qualified_identifier(get_namespace_name(get_func_namespace(typoutput)),
+														get_func_name(typoutput)),
+							 rowexpr,
+							 quote_identifier(seg->literal));
+		}
+	}
+	appendStringInfoChar(&sql, ')');
+	return sql.data;
+}

@@ -1,0 +1,40 @@
+/*-------------------------------------------------------------------------
+ *
+ * template.h
+ *	  Path templates ('/icecream/{slug}/'), compiled and evaluated in C.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef DUMPER_TEMPLATE_H
+#define DUMPER_TEMPLATE_H
+
+#include "postgres.h"
+
+#include "access/htup.h"
+#include "access/tupdesc.h"
+#include "fmgr.h"
+
+/* A literal run (attnum 0) or a column placeholder (literal = its name). */
+typedef struct DumperTemplateSeg
+{
+	AttrNumber	attnum;
+	char	   *literal;
+} DumperTemplateSeg;
+
+typedef struct DumperTemplate
+{
+	int			nsegs;
+	DumperTemplateSeg *segs;
+} DumperTemplate;
+
+extern DumperTemplate *dumper_template_compile(const char *tmpl, TupleDesc desc,
+											   const char *relname);
+extern void dumper_template_prepare_output(DumperTemplate **tmpls, int ntmpls,
+										   TupleDesc desc, FmgrInfo *outfuncs,
+										   MemoryContext cxt);
+extern void dumper_template_gather(DumperTemplate **tmpls, int ntmpls, HeapTuple tuple,
+								   TupleDesc desc, FmgrInfo *outfuncs);
+extern char *dumper_template_sql(const char *tmpl, TupleDesc desc, const char *relname,
+								 const char *rowexpr);
+
+#endif							/* DUMPER_TEMPLATE_H */

@@ -1,0 +1,101 @@
+-- Path templates: {column} placeholders filled in C, NULL columns, escaped
+-- braces, errors, and the same paths through TRUNCATE and partitions.
+CREATE EXTENSION dumper;
+
+CREATE TABLE icecream (id int PRIMARY KEY, slug text, price numeric, seasonal boolean,
+                       "Flavour Name" text);
+SELECT dumper_register('icecream',
+    templates => ARRAY['/icecream/{slug}/', '/icecreams/', '/price/{price}/{seasonal}',
+                       '/{{literal}}/{id}', '/named/{Flavour Name}']);
+SELECT table_name, paths_function, templates, triggers FROM dumper_registrations;
+
+-- Placeholders of any type, rendered by the type's output function.
+BEGIN;
+INSERT INTO icecream VALUES (1, 'vanilla', 2.50, true, 'Vanilla Bean');
+SELECT * FROM dumper_transaction_paths();
+ROLLBACK;
+
+-- A NULL column skips only the paths that use it.
+BEGIN;
+INSERT INTO icecream VALUES (2, NULL, 3, NULL, NULL);
+SELECT * FROM dumper_transaction_paths();
+ROLLBACK;
+
+-- UPDATE: old and new paths.
+INSERT INTO icecream VALUES (1, 'vanilla', 2.50, true, 'Vanilla Bean');
+BEGIN;
+UPDATE icecream SET slug = 'vanilla-bean' WHERE id = 1;
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+
+-- A template table and a function table in one transaction.
+CREATE TABLE size (id int PRIMARY KEY, name text);
+CREATE FUNCTION dependent_paths(size) RETURNS text LANGUAGE sql STABLE
+    AS $$ SELECT '/size/' || $1.name || '/' $$;
+SELECT dumper_register('size');
+BEGIN;
+INSERT INTO size VALUES (1, 'small');
+UPDATE icecream SET price = 3 WHERE id = 1;
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+COMMIT;
+SELECT path FROM dumper_pending ORDER BY path;
+
+-- TRUNCATE renders the templates in SQL: the same bytes as the C path.
+BEGIN;
+TRUNCATE icecream;
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+
+-- A partitioned table registered with templates: partitions with another
+-- column order convert to the parent's row.
+CREATE TABLE parted (id int, slug text) PARTITION BY RANGE (id);
+CREATE TABLE parted_1 PARTITION OF parted FOR VALUES FROM (0) TO (10);
+SELECT dumper_register('parted', templates => ARRAY['/parted/{slug}/{id}']);
+CREATE TABLE parted_2 (slug text, id int);
+ALTER TABLE parted ATTACH PARTITION parted_2 FOR VALUES FROM (10) TO (20);
+BEGIN;
+INSERT INTO parted VALUES (1, 'one'), (11, 'eleven');
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+COMMIT;
+BEGIN;
+TRUNCATE parted_2;
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+
+-- Switching a table from templates to a function and back.
+CREATE FUNCTION dependent_paths(parted) RETURNS text LANGUAGE sql AS $$ SELECT '/fn/' || $1.slug $$;
+SELECT dumper_register('parted');
+BEGIN; UPDATE parted SET slug = slug; SELECT * FROM dumper_transaction_paths() ORDER BY 1; ROLLBACK;
+SELECT dumper_register('parted', templates => ARRAY['/back/{slug}']);
+BEGIN; UPDATE parted SET slug = slug; SELECT * FROM dumper_transaction_paths() ORDER BY 1; ROLLBACK;
+-- With templates, the function is no longer in use and may be dropped.
+DROP FUNCTION dependent_paths(parted);
+
+-- Errors, each with its SQLSTATE.
+CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    s text; m text; d text; h text;
+BEGIN
+    EXECUTE sql;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT,
+                            d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    RETURN s || ': ' || m
+        || CASE WHEN d <> '' THEN E'\nDETAIL: ' || d ELSE '' END
+        || CASE WHEN h <> '' THEN E'\nHINT: ' || h ELSE '' END;
+END $$;
+SELECT pg_temp.err($$SELECT dumper_register('icecream', templates => ARRAY['/x/{flavour}/'])$$);
+SELECT pg_temp.err($$SELECT dumper_register('icecream', templates => ARRAY['/x/{slug'])$$);
+SELECT pg_temp.err($$SELECT dumper_register('icecream', templates => ARRAY['/x/slug}'])$$);
+SELECT pg_temp.err($$SELECT dumper_register('icecream', templates => ARRAY['/x/{}'])$$);
+SELECT pg_temp.err($$SELECT dumper_register('icecream', templates => ARRAY['/x/{a{b}'])$$);
+SELECT pg_temp.err($$SELECT dumper_register('icecream', templates => ARRAY[]::text[])$$);
+SELECT pg_temp.err($$SELECT dumper_register('icecream', templates => ARRAY['/a', NULL])$$);
+-- The registration is unchanged by the failed attempts.
+SELECT templates FROM dumper_registrations WHERE table_name = 'icecream'::regclass;
+
+-- Clean up; the order of cascade notices is no contract.
+SET client_min_messages = warning;
+DROP TABLE icecream, size, parted CASCADE;
+DROP EXTENSION dumper CASCADE;
