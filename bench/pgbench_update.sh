@@ -2,7 +2,8 @@
 # bench/pgbench_update.sh: single-row UPDATE throughput with dumper versus no
 # trigger at all, measured side by side on throwaway servers.
 #
-# Workload (as in MEASUREMENTS.md): pgbench -c 4 -j 2 -M prepared, one random
+# Variants: no trigger (baseline), dumper with a SQL paths function, dumper
+# with C path templates.  Workload (as in MEASUREMENTS.md): pgbench -c 4 -j 2 -M prepared, one random
 # single-row UPDATE on a 100,000-row table whose paths function returns two
 # paths.  Variants are interleaved (baseline, dumper, baseline, dumper, ...)
 # and the ratio of medians is printed.  The background worker runs and
@@ -64,7 +65,7 @@ run() {
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-base=() dump=()
+base=() dump=() tmpl=()
 for ((r = 1; r <= rounds; r++)); do
 	psql_ -d bench -c "SELECT dumper_unregister('icecream')" >/dev/null 2>&1 || true
 	psql_ -d bench -c 'CHECKPOINT' >/dev/null
@@ -72,12 +73,18 @@ for ((r = 1; r <= rounds; r++)); do
 	psql_ -d bench -c "SELECT dumper_register('icecream')" >/dev/null
 	psql_ -d bench -c 'CHECKPOINT' >/dev/null
 	dump+=("$(run)")
-	printf 'round %d: baseline %s tps, dumper %s tps\n' "$r" "${base[-1]}" "${dump[-1]}"
+	psql_ -d bench -c "SELECT dumper_register('icecream', templates => ARRAY['/icecream/{slug}/', '/icecreams/'])" >/dev/null
+	psql_ -d bench -c 'CHECKPOINT' >/dev/null
+	tmpl+=("$(run)")
+	printf 'round %d: baseline %s tps, SQL function %s tps, templates %s tps\n' \
+		"$r" "${base[-1]}" "${dump[-1]}" "${tmpl[-1]}"
 done
 mb=$(printf '%s\n' "${base[@]}" | median)
 md=$(printf '%s\n' "${dump[@]}" | median)
+mt=$(printf '%s\n' "${tmpl[@]}" | median)
 pending=$(psql_ -d bench -Atc 'SELECT count(*) FROM dumper_pending')
 printf '\n%-10s %-28s %12s %8s\n' settings variant "median tps" ratio
 printf '%-10s %-28s %12.0f %8.3f\n' "$mode" "no trigger (baseline)" "$mb" 1
 printf '%-10s %-28s %12.0f %8.3f\n' "$mode" "dumper, SQL paths function" "$md" "$(awk -v a="$md" -v b="$mb" 'BEGIN {print a / b}')"
+printf '%-10s %-28s %12.0f %8.3f\n' "$mode" "dumper, C path templates" "$mt" "$(awk -v a="$mt" -v b="$mb" 'BEGIN {print a / b}')"
 printf 'pending after the last run: %s paths\n' "$pending"
