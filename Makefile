@@ -16,6 +16,7 @@ OBJS = \
 	src/pathset.o \
 	src/queue.o \
 	src/deliver.o \
+	src/rotate.o \
 	src/redis_url.o \
 	src/redis_client.o \
 	src/shmem.o \

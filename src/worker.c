@@ -23,6 +23,9 @@
  * that the postmaster restarts it there.  SIGTERM ends it within a second,
  * also while it waits for Redis (redis_client.c waits on the latch).
  *
+ * Under load the queue's heap is mostly dead rows; between batches, about
+ * once a second, the worker rotates it when it has grown (rotate.c).
+ *
  * Memory: each pass runs in a context reset at its start; the Redis
  * connection is malloc'ed and kept across passes.
  *
@@ -48,16 +51,19 @@
 #include "deliver.h"
 #include "dumper.h"
 #include "redis_client.h"
+#include "rotate.h"
 #include "shmem.h"
 
 #define WORKER_BACKOFF_MIN_MS	1000
 #define WORKER_BACKOFF_MAX_MS	30000
+#define WORKER_ROTATE_INTERVAL_MS	1000	/* how often rotation is considered */
 
 PGDLLEXPORT void dumper_worker_main(Datum main_arg);
 
 static DumperRedis *worker_redis = NULL;
 static char *worker_redis_url = NULL;	/* the URL worker_redis was opened with */
 static int	worker_backoff_ms = 0;	/* 0: not backing off */
+static TimestampTz worker_rotate_checked = 0;	/* last look at the queue's size */
 static TimestampTz worker_retry_at = 0; /* 0: no back-off in progress */
 
 /* Register the worker; from _PG_init while preloading. */
@@ -149,6 +155,27 @@ worker_extension_exists(void)
 }
 
 /*
+ * Rotate the queue when it has grown (rotate.c), in a transaction of its
+ * own, considered at most every WORKER_ROTATE_INTERVAL_MS.
+ */
+static void
+worker_maybe_rotate(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (!TimestampDifferenceExceeds(worker_rotate_checked, now,
+									WORKER_ROTATE_INTERVAL_MS))
+		return;
+	worker_rotate_checked = now;
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	pgstat_report_activity(STATE_RUNNING, "rotating the queue");
+	(void) dumper_queue_maybe_rotate();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
  * One pass: drain the queue batch by batch.  Returns false when the pass
  * failed (the caller backs off) or the extension is missing.
  */
@@ -215,6 +242,7 @@ worker_pass(bool *extension_missing)
 			worker_backoff_ms = 0;
 		}
 		dumper_stats_connection(DUMPER_CONN_CONNECTED);
+		worker_maybe_rotate();
 		if (n == 0)
 			return true;
 	}
@@ -259,6 +287,8 @@ dumper_worker_main(Datum main_arg pg_attribute_unused())
 		char	   *message;
 		ErrorData  *edata;
 
+		/* The error's callbacks belonged to stack frames that are gone. */
+		error_context_stack = NULL;
 		HOLD_INTERRUPTS();
 		MemoryContextSwitchTo(pass_cxt);
 		edata = CopyErrorData();
