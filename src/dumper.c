@@ -17,6 +17,8 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
@@ -34,6 +36,7 @@ char	   *dumper_database = NULL;
 int			dumper_batch_size = 10000;
 int			dumper_redis_timeout = 2000;
 int			dumper_naptime = 1000;
+int			dumper_work_mem = 8192;	/* kB */
 bool		dumper_enabled = true;
 
 void		_PG_init(void);
@@ -112,6 +115,16 @@ _PG_init(void)
 							10000, 1, 1000000,
 							PGC_SUSET,
 							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("dumper.work_mem",
+							"Memory for a transaction's gathered paths before they are spilled to the queue.",
+							"Past it, the paths gathered so far are written to the queue as part of the "
+							"transaction and forgotten; later duplicates are queued again.",
+							&dumper_work_mem,
+							8192, 64, MAX_KILOBYTES,
+							PGC_USERSET,
+							GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("dumper.redis_timeout",

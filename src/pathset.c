@@ -13,7 +13,15 @@
  * Memory: everything lives in a context under TopTransactionContext, so it
  * vanishes with the transaction whatever happens; the static pointers are
  * cleared at every transaction end.  Path bytes are carved from large
- * blocks (no per-path chunk header).
+ * blocks (no per-path chunk header).  The set is bounded by dumper.work_mem:
+ * past it, the paths the current (sub)transaction added are spilled, that
+ * is written to the queue as part of that (sub)transaction, whose commit or
+ * rollback they follow like any row, and forgotten; the set is rebuilt from
+ * what remains.  A later duplicate of a spilled path is queued again
+ * (delivery de-duplicates per batch).  Paths of enclosing subtransactions
+ * cannot be written under the current one's id, so they stay in memory
+ * until their own level spills: memory is bounded by about twice
+ * dumper.work_mem per open subtransaction level.
  *
  * Errors: adding may ereport (too long, out of memory).  The pre-commit and
  * pre-prepare flush may ereport, which aborts the transaction; nothing else
@@ -76,6 +84,7 @@ static int	pathset_maxmarks = 0;
 static char *pathset_block = NULL;	/* free space for path bytes */
 static Size pathset_block_left = 0;
 static bool pathset_flushed = false;	/* queued at pre-commit/pre-prepare */
+static bool pathset_spilled = false;	/* some paths were spilled */
 static bool pathset_wake = false;	/* wake the worker at commit */
 
 /*
@@ -93,6 +102,7 @@ pathset_reset(void)
 	pathset_block = NULL;
 	pathset_block_left = 0;
 	pathset_flushed = false;
+	pathset_spilled = false;
 }
 
 /*
@@ -105,7 +115,9 @@ pathset_copy(const char *path, int len)
 
 	if (pathset_block_left < (Size) len + 1)
 	{
-		Size		size = Max(PATHSET_BLOCK_SIZE, (Size) len + 1);
+		/* Small blocks when dumper.work_mem is small, so that it can hold many. */
+		Size		size = Max(Min(PATHSET_BLOCK_SIZE, (Size) dumper_work_mem * 1024 / 8),
+							   (Size) len + 1);
 
 		pathset_block = MemoryContextAlloc(pathset_cxt, size);
 		pathset_block_left = size;
@@ -119,6 +131,89 @@ pathset_copy(const char *path, int len)
 }
 
 /*
+ * Create the set's memory context, hash table and insertion-order array,
+ * sized for about npaths paths.
+ */
+static void
+pathset_create(int npaths)
+{
+	pathset_cxt = AllocSetContextCreate(TopTransactionContext,
+										"dumper paths",
+										ALLOCSET_DEFAULT_SIZES);
+	pathset_hash = pathhash_create(pathset_cxt, Max(64, npaths), NULL);
+	pathset_maxpaths = Max(64, npaths);
+	pathset_paths = MemoryContextAllocHuge(pathset_cxt,
+										   pathset_maxpaths * sizeof(char *));
+	pathset_npaths = 0;
+	pathset_block = NULL;
+	pathset_block_left = 0;
+}
+
+/*
+ * Append a path known not to be in the set (len bytes, hash its hash).
+ */
+static void
+pathset_append(const char *path, int len, uint32 hash)
+{
+	bool		found;
+
+	path = pathset_copy(path, len);
+	(void) pathhash_insert_hash(pathset_hash, path, hash, &found);
+	Assert(!found);
+	if (pathset_npaths >= pathset_maxpaths)
+	{
+		pathset_maxpaths *= 2;
+		pathset_paths = repalloc_huge(pathset_paths,
+									  pathset_maxpaths * sizeof(char *));
+	}
+	pathset_paths[pathset_npaths++] = path;
+}
+
+/*
+ * The set outgrew dumper.work_mem: write the paths that the current
+ * (sub)transaction added to the queue, as part of it, and rebuild the set
+ * in a new context from the paths of enclosing levels.  When those are most
+ * of the set, wait: spilling a small tail again and again would cost a
+ * rebuild each time.
+ */
+static void
+pathset_spill(void)
+{
+	int			start = 0;
+	MemoryContext old_cxt = pathset_cxt;
+	const char **old_paths = pathset_paths;
+	PathMark   *old_marks = pathset_marks;
+
+	if (pathset_nmarks > 0)
+	{
+		if (pathset_marks[pathset_nmarks - 1].subid != GetCurrentSubTransactionId())
+			return;
+		start = pathset_marks[pathset_nmarks - 1].start;
+	}
+	if (pathset_npaths - start < pathset_npaths / 2)
+		return;
+
+	dumper_queue_write(pathset_paths + start, pathset_npaths - start);
+	pathset_spilled = true;
+
+	pathset_create(start * 2);
+	for (int i = 0; i < start; i++)
+	{
+		int			len = strlen(old_paths[i]);
+
+		pathset_append(old_paths[i], len,
+					   hash_bytes((const unsigned char *) old_paths[i], len));
+	}
+	if (old_marks != NULL)
+	{
+		pathset_marks = MemoryContextAlloc(pathset_cxt,
+										   pathset_maxmarks * sizeof(PathMark));
+		memcpy(pathset_marks, old_marks, pathset_nmarks * sizeof(PathMark));
+	}
+	MemoryContextDelete(old_cxt);
+}
+
+/*
  * Add a path to the transaction's set unless it is there already.  An empty
  * path means "no path" and is ignored, like NULL.  A path containing a NUL
  * byte cannot come from a text value.
@@ -127,7 +222,6 @@ void
 dumper_pathset_add(const char *path, int len)
 {
 	uint32		hash;
-	bool		found;
 	PathEntry  *entry;
 	SubTransactionId subid;
 
@@ -147,15 +241,7 @@ dumper_pathset_add(const char *path, int len)
 				 errmsg("cannot add paths after the transaction's invalidations were queued")));
 
 	if (pathset_cxt == NULL)
-	{
-		pathset_cxt = AllocSetContextCreate(TopTransactionContext,
-											"dumper paths",
-											ALLOCSET_DEFAULT_SIZES);
-		pathset_hash = pathhash_create(pathset_cxt, 64, NULL);
-		pathset_maxpaths = 64;
-		pathset_paths = MemoryContextAlloc(pathset_cxt,
-										   pathset_maxpaths * sizeof(char *));
-	}
+		pathset_create(64);
 
 	/* Look up with a NUL-terminated copy only when the path is new. */
 	{
@@ -174,17 +260,6 @@ dumper_pathset_add(const char *path, int len)
 		}
 		if (key != stackbuf)
 			pfree(key);
-	}
-
-	path = pathset_copy(path, len);
-	entry = pathhash_insert_hash(pathset_hash, path, hash, &found);
-	Assert(!found);
-
-	if (pathset_npaths >= pathset_maxpaths)
-	{
-		pathset_maxpaths *= 2;
-		pathset_paths = repalloc_huge(pathset_paths,
-									  pathset_maxpaths * sizeof(char *));
 	}
 
 	/* Remember where a subtransaction's additions begin. */
@@ -208,7 +283,9 @@ dumper_pathset_add(const char *path, int len)
 		pathset_nmarks++;
 	}
 
-	pathset_paths[pathset_npaths++] = path;
+	pathset_append(path, len, hash);
+	if (MemoryContextMemAllocated(pathset_cxt, false) > (Size) dumper_work_mem * 1024)
+		pathset_spill();
 }
 
 /* Number of distinct paths gathered so far by this transaction. */
@@ -278,8 +355,9 @@ pathset_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
 			if (pathset_npaths > 0)
-			{
 				dumper_queue_write(pathset_paths, pathset_npaths);
+			if (pathset_npaths > 0 || pathset_spilled)
+			{
 				pathset_flushed = true;
 				pathset_wake = (event == XACT_EVENT_PRE_COMMIT);
 			}
@@ -346,7 +424,8 @@ PG_FUNCTION_INFO_V1(dumper_transaction_paths);
 
 /*
  * dumper_transaction_paths(): the paths gathered so far by the current
- * transaction, in the order they were first gathered.
+ * transaction, in the order they were first gathered (since the last spill,
+ * when the set outgrew dumper.work_mem).
  */
 Datum
 dumper_transaction_paths(PG_FUNCTION_ARGS)

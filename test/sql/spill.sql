@@ -1,0 +1,77 @@
+-- A transaction's gathered paths are bounded by dumper.work_mem: past it
+-- they are spilled to the queue as part of the (sub)transaction, and follow
+-- its commit or rollback like any row.
+CREATE EXTENSION dumper;
+CREATE TABLE icecream (id int PRIMARY KEY, slug text, price int);
+SELECT dumper_register('icecream', templates => ARRAY['/icecream/{slug}/', '/icecreams/']);
+INSERT INTO icecream SELECT g, 'f' || g, 1 FROM generate_series(1, 20000) g;
+DELETE FROM dumper.queue;
+SET dumper.work_mem = '64kB';
+
+-- The in-memory set stays small; every path is queued at commit.
+BEGIN;
+UPDATE icecream SET price = price + 1;
+SELECT count(*) < 20001 AS spilled FROM dumper_transaction_paths();
+SELECT sum(total_bytes) <= 256 * 1024 AS bounded
+  FROM pg_backend_memory_contexts WHERE name = 'dumper paths';
+COMMIT;
+-- ("/icecreams/" is queued again after each spill.)
+SELECT count(*) >= 20001 AS queued, count(DISTINCT path) AS distinct_paths FROM dumper_pending;
+DELETE FROM dumper.queue;
+
+-- Nothing of a rolled-back transaction is queued, spilled or not.
+BEGIN;
+UPDATE icecream SET price = price + 1;
+ROLLBACK;
+SELECT count(*) FROM dumper_pending;
+
+-- A rolled-back savepoint takes its spilled paths with it; the enclosing
+-- transaction's paths, spilled or in memory, stay.
+BEGIN;
+SELECT dumper_invalidate(VARIADIC array_agg('/keep/' || g)) FROM generate_series(1, 5000) g;
+SAVEPOINT s;
+SELECT dumper_invalidate(VARIADIC array_agg('/drop/' || g)) FROM generate_series(1, 20000) g;
+ROLLBACK TO SAVEPOINT s;
+SELECT dumper_invalidate('/after/');
+COMMIT;
+SELECT split_part(path, '/', 2) AS kind, count(*) FROM dumper_pending GROUP BY 1 ORDER BY 1;
+DELETE FROM dumper.queue;
+
+-- A released savepoint's spilled paths commit with the transaction.
+BEGIN;
+SAVEPOINT a;
+SELECT dumper_invalidate(VARIADIC array_agg('/sub/' || g)) FROM generate_series(1, 20000) g;
+SAVEPOINT b;
+SELECT dumper_invalidate(VARIADIC array_agg('/subsub/' || g)) FROM generate_series(1, 20000) g;
+RELEASE SAVEPOINT b;
+RELEASE SAVEPOINT a;
+COMMIT;
+SELECT split_part(path, '/', 2) AS kind, count(*) FROM dumper_pending GROUP BY 1 ORDER BY 1;
+DELETE FROM dumper.queue;
+
+-- A duplicate of a spilled path may be queued again; delivery sends each
+-- distinct path once per batch.
+BEGIN;
+SELECT dumper_invalidate(VARIADIC array_agg('/dup/' || g)) FROM generate_series(1, 20000) g;
+SELECT dumper_invalidate(VARIADIC array_agg('/dup/' || g)) FROM generate_series(1, 20000) g;
+COMMIT;
+SELECT count(*) >= 20000 AS queued, count(DISTINCT path) AS distinct_paths FROM dumper_pending;
+DELETE FROM dumper.queue;
+
+-- Two-phase commit: spilled paths wait for COMMIT PREPARED.
+BEGIN;
+SELECT dumper_invalidate(VARIADIC array_agg('/prepared/' || g)) FROM generate_series(1, 20000) g;
+PREPARE TRANSACTION 'spill1';
+SELECT count(*) FROM dumper_pending;
+COMMIT PREPARED 'spill1';
+SELECT count(*) FROM dumper_pending;
+DELETE FROM dumper.queue;
+BEGIN;
+SELECT dumper_invalidate(VARIADIC array_agg('/prepared/' || g)) FROM generate_series(1, 20000) g;
+PREPARE TRANSACTION 'spill2';
+ROLLBACK PREPARED 'spill2';
+SELECT count(*) FROM dumper_pending;
+
+RESET dumper.work_mem;
+DROP TABLE icecream;
+DROP EXTENSION dumper;
