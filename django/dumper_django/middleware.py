@@ -1,0 +1,201 @@
+# dumper_django/middleware.py: whole-page caching kept fresh by dumper.
+#
+# Two middleware, placed like Django's own cache middleware pair:
+#
+#   MIDDLEWARE = [
+#       "dumper_django.middleware.UpdateCacheMiddleware",     # first
+#       ...                                                   # session, locale, common...
+#       "dumper_django.middleware.FetchFromCacheMiddleware",  # last
+#   ]
+#
+# FetchFromCache (innermost) reads the path's stamp from Redis *before* the
+# view runs, and looks the page up under cache keys that contain the stamp
+# (Django's own keys: full URL, the request headers the page's Vary names,
+# language and time zone, with the stamp in the key prefix).  UpdateCache
+# (outermost, so it sees every header the other middleware add) stores a
+# miss under that same stamp.  A render that read data from before a commit
+# and is stored after dumper deleted the stamp lands under a stamp no reader
+# asks for any more: it is never served (README.md, "The Django integration").
+#
+# Rules:
+# - Only GET and HEAD, only paths not in DUMPER_IGNORE_PATHS, only 200
+#   responses that set no cookie, are not streamed, have no Vary: *, and
+#   whose Cache-Control has none of private, no-store, no-cache, max-age=0.
+# - Browsers: those responses get Cache-Control max-age=DUMPER_BROWSER_MAX_AGE
+#   (or less, if the view asked for less) with must-revalidate, and, when
+#   cached, a weak ETag derived from the stamp and the variant: a conditional
+#   GET with the current ETag is answered 304 before any view runs.
+# - Redis unreachable: pages are rendered every time and neither read from
+#   nor written to the cache (a cached page cannot be checked); no ETag.
+# - The middleware never raises because of Redis; cache backend errors are
+#   Django's usual ones.
+"""Cache middleware that serves whole pages and checks dumper's stamps in Redis."""
+
+import functools
+import hashlib
+
+from django.core.cache import caches
+from django.http import HttpResponseNotModified
+from django.utils.cache import (
+    cc_delim_re,
+    get_cache_key,
+    get_conditional_response,
+    learn_cache_key,
+    patch_cache_control,
+)
+from django.utils.http import parse_etags
+
+from . import conf
+from .stamps import RedisUnavailable, Stamps
+
+HIT, MISS, UNCACHED, NOT_MODIFIED = "hit", "miss", "uncached", "not-modified"
+
+
+class _State:
+    """What FetchFromCache learned about a request, for UpdateCache."""
+
+    __slots__ = ("status", "prefix")
+
+    def __init__(self, status, prefix=None):
+        """STATUS: hit, miss, uncached or not-modified; PREFIX: the stamped key prefix."""
+        self.status = status
+        self.prefix = prefix
+
+
+@functools.lru_cache(maxsize=None)
+def _shared(config):
+    """The Stamps object of a configuration: one per process, shared by both middleware."""
+    return Stamps(config)
+
+
+def _key_prefix(config, stamp):
+    """The prefix of Django's cache keys for pages of the stamp STAMP."""
+    return f"{config.cache_key_prefix}.dumper.{stamp}"
+
+
+def etag_for(cache_key):
+    """The weak ETag of the page stored under CACHE_KEY (stamp and variant)."""
+    return 'W/"%s"' % hashlib.sha256(cache_key.encode("utf-8")).hexdigest()[:32]
+
+
+def _cache_control(response):
+    """The response's Cache-Control directives, as a dict of lower-case names."""
+    directives = {}
+    for item in cc_delim_re.split(response.get("Cache-Control", "")):
+        name, _, value = item.strip().partition("=")
+        if name:
+            directives[name.lower()] = value.strip('"')
+    return directives
+
+
+def cacheable(response):
+    """True when a response to GET/HEAD may be kept and shared (see the file header)."""
+    if response.status_code != 200 or response.streaming or response.cookies:
+        return False
+    if "*" in (v.strip() for v in cc_delim_re.split(response.get("Vary", ""))):
+        return False
+    cc = _cache_control(response)
+    if {"private", "no-store", "no-cache"} & cc.keys():
+        return False
+    return cc.get("max-age", "1") != "0"
+
+
+class _Base:
+    """What both middleware share: settings, the cache, the stamps."""
+
+    def __init__(self, get_response):
+        """Read the settings once; connect to nothing yet."""
+        self.get_response = get_response
+        self.config = conf.load()
+        self.cache = caches[self.config.cache_alias]
+        self.stamps = _shared(self.config)
+
+
+class FetchFromCacheMiddleware(_Base):
+    """Innermost: read the stamp, answer from the cache or with 304 when possible."""
+
+    def __call__(self, request):
+        """Serve a cached page, or let the view render one."""
+        response = self.fetch(request)
+        if response is None:
+            response = self.get_response(request)
+        return response
+
+    def fetch(self, request):
+        """The cached response (or a 304) for REQUEST, or None to render it."""
+        if request.method not in ("GET", "HEAD") or self.config.ignored(request.path):
+            return None
+        try:
+            stamp = self.stamps.stamp(request.path)
+        except RedisUnavailable:
+            request._dumper = _State(UNCACHED)
+            return None
+        state = request._dumper = _State(MISS, _key_prefix(self.config, stamp))
+        key = get_cache_key(request, state.prefix, "GET", self.cache)
+        if key is None:
+            return None     # no page of this stamp yet: render it
+        etag = etag_for(key)
+        response = self.cache.get(key)
+        if response is None and request.method == "HEAD":
+            response = self.cache.get(get_cache_key(request, state.prefix, "HEAD", self.cache))
+        if response is None:
+            if _matches_if_none_match(request, etag):
+                # Evicted, but the browser's copy is of the current stamp.
+                state.status = NOT_MODIFIED
+                return self._not_modified(etag)
+            return None
+        response = get_conditional_response(request, etag=etag, response=response)
+        state.status = NOT_MODIFIED if response.status_code == 304 else HIT
+        return response
+
+    def _not_modified(self, etag):
+        """A 304 carrying the validator and the browser policy."""
+        response = HttpResponseNotModified()
+        response["ETag"] = etag
+        patch_cache_control(response, max_age=self.config.browser_max_age, must_revalidate=True)
+        return response
+
+
+def _matches_if_none_match(request, etag):
+    """True when the request's If-None-Match names ETAG (weak comparison) or is *."""
+    tags = parse_etags(request.META.get("HTTP_IF_NONE_MATCH", ""))
+    return any(t == "*" or t.removeprefix("W/") == etag.removeprefix("W/") for t in tags)
+
+
+class UpdateCacheMiddleware(_Base):
+    """Outermost: store a rendered page under the stamp read before the view ran."""
+
+    def __call__(self, request):
+        """Let the request through, then store and label the response."""
+        response = self.get_response(request)
+        state = getattr(request, "_dumper", None)
+        if state is None:
+            return response     # not ours: another method, an ignored path
+        if state.status == MISS and cacheable(response):
+            self._browser_policy(response)
+            response = self.store(request, response, state)
+        elif state.status == UNCACHED and cacheable(response):
+            self._browser_policy(response)
+        if self.config.status_header:
+            response[self.config.status_header] = (
+                NOT_MODIFIED if response.status_code == 304 else state.status)
+        return response
+
+    def _browser_policy(self, response):
+        """Browsers may keep the page DUMPER_BROWSER_MAX_AGE seconds, then revalidate."""
+        patch_cache_control(response, max_age=self.config.browser_max_age, must_revalidate=True)
+
+    def store(self, request, response, state):
+        """Keep RESPONSE under the request's stamp; return it (or a 304 for it)."""
+        timeout = self.config.cache_seconds
+        key = learn_cache_key(request, response, timeout, state.prefix, self.cache)
+        etag_key = key
+        if request.method == "HEAD":
+            etag_key = get_cache_key(request, state.prefix, "GET", self.cache) or key
+        etag = etag_for(etag_key)
+        response["ETag"] = etag
+        if hasattr(response, "render") and callable(response.render) and not response.is_rendered:
+            response.add_post_render_callback(lambda r: self.cache.set(key, r, timeout))
+        else:
+            self.cache.set(key, response, timeout)
+        return get_conditional_response(request, etag=etag, response=response)
