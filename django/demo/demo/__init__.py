@@ -1,0 +1,1 @@
+# django/demo/demo: the demo project's configuration package (settings, URLs, WSGI).

@@ -1,0 +1,18 @@
+# django/demo/demo/urls.py: the demo's URLs.  Rules: every page path here is
+# one that the SQL paths functions (shop/migrations/0002_dumper.py) return,
+# so that writes invalidate it.
+"""URL patterns of the demo shop."""
+
+from django.urls import path
+
+from shop import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("icecreams/", views.icecream_list, name="icecream-list"),
+    path("icecream/<slug:slug>/", views.icecream_detail, name="icecream-detail"),
+    path("size/<slug:slug>/", views.size_detail, name="size-detail"),
+    path("visit/", views.visit, name="visit"),
+    path("live/", views.live, name="live"),
+    path("healthz/", views.healthz, name="healthz"),
+]
