@@ -39,6 +39,7 @@ DT_PACKAGES=(
 	redis-server redis-tools
 	libipc-run-perl perl
 	make gcc libc6-dev
+	python3-django python3-redis python3-psycopg2 gunicorn
 )
 
 DT_TMP=""                 # the temporary directory (dt_make_tmp)
