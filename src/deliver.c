@@ -47,7 +47,8 @@ deliver_strcmp(const void *a, const void *b)
  * owner.
  */
 int64
-dumper_deliver_batch(DumperRedis *redis, int max_paths, char *err, size_t errlen)
+dumper_deliver_batch(DumperRedis *redis, int max_paths, int64 *nrows,
+					 char *err, size_t errlen)
 {
 	MemoryContext batch_cxt;
 	MemoryContext old_cxt;
@@ -64,6 +65,7 @@ dumper_deliver_batch(DumperRedis *redis, int max_paths, char *err, size_t errlen
 	int			ndistinct = 0;
 	int64		result;
 
+	*nrows = 0;
 	batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "dumper batch",
 									  ALLOCSET_DEFAULT_SIZES);
 	old_cxt = MemoryContextSwitchTo(batch_cxt);
@@ -131,6 +133,7 @@ dumper_deliver_batch(DumperRedis *redis, int max_paths, char *err, size_t errlen
 	SPI_cursor_close(portal);
 	MemoryContextSwitchTo(batch_cxt);
 
+	*nrows = nctids;
 	if (nctids == 0)
 	{
 		result = 0;
@@ -214,11 +217,12 @@ dumper_deliver(PG_FUNCTION_ARGS)
 		while (total < limit)
 		{
 			int64		n;
+			int64		nrows;
 
 			CHECK_FOR_INTERRUPTS();
 			n = dumper_deliver_batch(redis,
 									 (int) Min(limit - total, (int64) dumper_batch_size),
-									 err, sizeof(err));
+									 &nrows, err, sizeof(err));
 			if (n < 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_CONNECTION_FAILURE),

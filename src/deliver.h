@@ -15,9 +15,10 @@
  * rows.  Must run inside a transaction with an active snapshot; the caller
  * commits.  Returns the number of distinct paths sent (0: queue empty), or
  * -1 when Redis failed (err says why; nothing was deleted, and the caller
- * must abort the transaction to release the claimed rows).
+ * must abort the transaction to release the claimed rows).  *nrows is set
+ * to the number of queue rows claimed.
  */
 extern int64 dumper_deliver_batch(DumperRedis *redis, int max_paths,
-								  char *err, size_t errlen);
+								  int64 *nrows, char *err, size_t errlen);
 
 #endif							/* DUMPER_DELIVER_H */

@@ -40,6 +40,7 @@ extern int	dumper_batch_size;
 extern int	dumper_redis_timeout;
 extern int	dumper_naptime;
 extern int	dumper_work_mem;
+extern int	dumper_batch_delay;
 extern bool dumper_enabled;
 
 /* pathset.c: the current transaction's de-duplicated set of paths */

@@ -139,7 +139,7 @@ rotate_truncate(void)
 /*
  * See rotate.h.
  */
-bool
+DumperRotation
 dumper_queue_maybe_rotate(void)
 {
 	Oid			relid = dumper_queue_relid(true);
@@ -149,15 +149,15 @@ dumper_queue_maybe_rotate(void)
 	List	   *kept = NIL;
 	ListCell   *lc;
 	Relation	rel;
-	bool		rotated = false;
+	DumperRotation result = DUMPER_ROTATE_TOO_MANY_PENDING;
 
 	if (!OidIsValid(relid))
-		return false;
+		return DUMPER_ROTATE_NOT_NEEDED;
 	before = rotate_queue_blocks(relid);
 	if (before == InvalidBlockNumber || before < ROTATE_MIN_BLOCKS)
-		return false;
+		return DUMPER_ROTATE_NOT_NEEDED;
 	if (!ConditionalLockRelationOid(relid, AccessExclusiveLock))
-		return false;
+		return DUMPER_ROTATE_LOCK_BUSY;
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "dumper rotation",
 								ALLOCSET_DEFAULT_SIZES);
@@ -176,7 +176,7 @@ dumper_queue_maybe_rotate(void)
 		rel = table_open(relid, NoLock);
 		foreach(lc, kept)
 			simple_heap_insert(rel, (HeapTuple) lfirst(lc));
-		rotated = true;
+		result = DUMPER_ROTATE_DONE;
 		ereport(DEBUG1,
 				(errmsg("dumper rotated its queue: %u blocks, %d pending rows kept",
 						before, list_length(kept))));
@@ -185,5 +185,5 @@ dumper_queue_maybe_rotate(void)
 
 	MemoryContextSwitchTo(old_cxt);
 	MemoryContextDelete(cxt);
-	return rotated;
+	return result;
 }

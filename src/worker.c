@@ -23,8 +23,11 @@
  * that the postmaster restarts it there.  SIGTERM ends it within a second,
  * also while it waits for Redis (redis_client.c waits on the latch).
  *
- * Under load the queue's heap is mostly dead rows; between batches, about
- * once a second, the worker rotates it when it has grown (rotate.c).
+ * Under load (a batch of several transactions), the worker pauses
+ * dumper.batch_delay between batches, so that commits are delivered in
+ * groups and most cost their backends no wake-up.  The queue's heap is then
+ * mostly dead rows: between batches the worker rotates it when it has grown
+ * (rotate.c).
  *
  * Memory: each pass runs in a context reset at its start; the Redis
  * connection is malloc'ed and kept across passes.
@@ -56,14 +59,15 @@
 
 #define WORKER_BACKOFF_MIN_MS	1000
 #define WORKER_BACKOFF_MAX_MS	30000
-#define WORKER_ROTATE_INTERVAL_MS	1000	/* how often rotation is considered */
+#define WORKER_ROTATE_INTERVAL_MS	100 /* how often rotation is considered */
+#define WORKER_ROTATE_BACKLOG_MS	1000	/* ... when too many rows were pending */
 
 PGDLLEXPORT void dumper_worker_main(Datum main_arg);
 
 static DumperRedis *worker_redis = NULL;
 static char *worker_redis_url = NULL;	/* the URL worker_redis was opened with */
 static int	worker_backoff_ms = 0;	/* 0: not backing off */
-static TimestampTz worker_rotate_checked = 0;	/* last look at the queue's size */
+static TimestampTz worker_rotate_at = 0;	/* next look at the queue's size */
 static TimestampTz worker_retry_at = 0; /* 0: no back-off in progress */
 
 /* Register the worker; from _PG_init while preloading. */
@@ -156,23 +160,50 @@ worker_extension_exists(void)
 
 /*
  * Rotate the queue when it has grown (rotate.c), in a transaction of its
- * own, considered at most every WORKER_ROTATE_INTERVAL_MS.
+ * own.  Considered every WORKER_ROTATE_INTERVAL_MS; after every batch while
+ * the lock was busy (under load a moment without a writer in its commit
+ * comes soon); after WORKER_ROTATE_BACKLOG_MS when too many rows were
+ * pending (they are delivered first: the scan under the lock stays short).
  */
 static void
 worker_maybe_rotate(void)
 {
 	TimestampTz now = GetCurrentTimestamp();
+	DumperRotation result;
 
-	if (!TimestampDifferenceExceeds(worker_rotate_checked, now,
-									WORKER_ROTATE_INTERVAL_MS))
+	if (now < worker_rotate_at)
 		return;
-	worker_rotate_checked = now;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	pgstat_report_activity(STATE_RUNNING, "rotating the queue");
-	(void) dumper_queue_maybe_rotate();
+	result = dumper_queue_maybe_rotate();
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
+	if (result == DUMPER_ROTATE_LOCK_BUSY)
+		worker_rotate_at = 0;
+	else
+		worker_rotate_at = TimestampTzPlusMilliseconds(now,
+													   result == DUMPER_ROTATE_TOO_MANY_PENDING ?
+													   WORKER_ROTATE_BACKLOG_MS :
+													   WORKER_ROTATE_INTERVAL_MS);
+}
+
+/*
+ * After a batch of several transactions (a sign of load: a lone writer's
+ * commit is delivered alone), pause dumper.batch_delay before the next
+ * one, without waiting on the latch: a committing backend's
+ * SetLatch then finds no sleeper to signal (no system call), and the
+ * commits of the pause are claimed together.  Interrupts are served after
+ * the pause, so SIGTERM waits at most that long.
+ */
+static void
+worker_batch_pause(void)
+{
+	if (dumper_batch_delay <= 0)
+		return;
+	(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 dumper_batch_delay, PG_WAIT_EXTENSION);
+	CHECK_FOR_INTERRUPTS();
 }
 
 /*
@@ -188,6 +219,7 @@ worker_pass(bool *extension_missing)
 	for (;;)
 	{
 		int64		n;
+		int64		nrows;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -225,7 +257,8 @@ worker_pass(bool *extension_missing)
 			dumper_stats_connection(DUMPER_CONN_CONNECTED);
 		}
 
-		n = dumper_deliver_batch(worker_redis, dumper_batch_size, err, sizeof(err));
+		n = dumper_deliver_batch(worker_redis, dumper_batch_size, &nrows,
+								 err, sizeof(err));
 		PopActiveSnapshot();
 		if (n < 0)
 		{
@@ -245,6 +278,8 @@ worker_pass(bool *extension_missing)
 		worker_maybe_rotate();
 		if (n == 0)
 			return true;
+		if (nrows > 1)
+			worker_batch_pause();
 	}
 }
 
