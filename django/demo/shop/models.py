@@ -18,6 +18,8 @@ class Size(models.Model):
     slug = models.SlugField(unique=True)
 
     class Meta:
+        """Sizes are listed by name."""
+
         ordering = ["name"]
 
     def __str__(self):
@@ -38,6 +40,8 @@ class IceCream(models.Model):
     sizes = models.ManyToManyField(Size, related_name="ice_creams", blank=True)
 
     class Meta:
+        """Ice creams are listed by name."""
+
         ordering = ["name"]
 
     def __str__(self):

@@ -1,0 +1,1 @@
+# django/demo/shop/management: the shop's manage.py commands.

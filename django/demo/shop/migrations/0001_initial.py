@@ -4,6 +4,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    """Create the Size and IceCream tables and their many-to-many table."""
 
     initial = True
 

@@ -1,0 +1,1 @@
+# django/demo/shop/management/commands: demo_data.
