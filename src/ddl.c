@@ -68,7 +68,7 @@ dumper_sync_table(PG_FUNCTION_ARGS)
 	{
 		ListCell   *lc;
 
-		foreach(lc, RelationGetFKeyList(rel))
+		foreach(lc, dumper_fkey_list(rel))
 		{
 			ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
 

@@ -77,6 +77,7 @@ extern char *dumper_qualified_operator(Oid opoid);
 extern Oid	dumper_internal_owner(void);
 extern void dumper_install_truncate_triggers(Oid relid, Oid funcoid);
 extern bool dumper_is_pure_join_table(Relation rel);
+extern List *dumper_fkey_list(Relation rel);
 extern void dumper_install_join(Oid relid, bool explicit);
 
 /* shmem.c: waking the background worker (a no-op without it) */

@@ -141,7 +141,7 @@ join_free_sides(JoinEntry *entry)
 static void
 join_build(JoinEntry *entry, Relation rel)
 {
-	List	   *fkeys = RelationGetFKeyList(rel);
+	List	   *fkeys = dumper_fkey_list(rel);
 	ListCell   *lc;
 	JoinSide   *sides;
 	int			nsides = 0;

@@ -125,13 +125,25 @@ registry_execute(const char *sql, int nargs, Oid *argtypes, Datum *args,
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
 }
 
-/* The OID of the trigger function dumper.<name>(). */
+/*
+ * The OID of the trigger function dumper.<name>().  Looked up as the
+ * extension's owner: the caller (a table's owner) has no USAGE on schema
+ * dumper, and needs none to have the trigger call the function.
+ */
 static Oid
 registry_trigger_function(const char *name)
 {
 	List	   *qualname = list_make2(makeString(DUMPER_SCHEMA), makeString(pstrdup(name)));
+	Oid			save_userid;
+	int			save_sec_context;
+	Oid			result;
 
-	return LookupFuncName(qualname, 0, NULL, false);
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(dumper_internal_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	result = LookupFuncName(qualname, 0, NULL, false);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	return result;
 }
 
 /*
@@ -228,7 +240,7 @@ registry_remove_table_triggers(Oid relid)
 bool
 dumper_is_pure_join_table(Relation rel)
 {
-	List	   *fkeys = RelationGetFKeyList(rel);
+	List	   *fkeys = dumper_fkey_list(rel);
 	Bitmapset  *pkattrs;
 	TupleDesc	desc = RelationGetDescr(rel);
 	ListCell   *lc;
@@ -286,7 +298,10 @@ dumper_install_join(Oid relid, bool explicit)
 	CacheInvalidateRelcacheByRelid(relid);
 }
 
-/* The tables with a foreign key referencing relid. */
+/*
+ * The tables with a foreign key referencing relid, in a list allocated in
+ * the caller's memory context (SPI's is gone after SPI_finish).
+ */
 static List *
 registry_referencing_tables(Oid relid)
 {
@@ -294,6 +309,7 @@ registry_referencing_tables(Oid relid)
 	Datum		args[1];
 	List	   *result = NIL;
 	int			ret;
+	MemoryContext caller_cxt = CurrentMemoryContext;
 
 	args[0] = ObjectIdGetDatum(relid);
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -308,10 +324,13 @@ registry_referencing_tables(Oid relid)
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
+		Oid			conrelid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															  SPI_tuptable->tupdesc, 1,
+															  &isnull));
+		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
 
-		result = lappend_oid(result,
-							 DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-															SPI_tuptable->tupdesc, 1, &isnull)));
+		result = lappend_oid(result, conrelid);
+		MemoryContextSwitchTo(spi_cxt);
 	}
 	SPI_finish();
 	return result;
@@ -339,6 +358,18 @@ registry_sync_joins(Oid relid)
 }
 
 /*
+ * A copy of rel's foreign keys (ForeignKeyCacheInfo), in the current memory
+ * context.  RelationGetFKeyList's list belongs to the relcache entry, and
+ * any catalog access (SPI, a lookup of a registration) may rebuild the entry
+ * and free it under a loop.
+ */
+List *
+dumper_fkey_list(Relation rel)
+{
+	return copyObject(RelationGetFKeyList(rel));
+}
+
+/*
  * After relid was unregistered: drop the join triggers of the join tables
  * that no longer serve any registered table (unless registered explicitly).
  */
@@ -356,7 +387,7 @@ registry_release_joins(Oid relid)
 		Oid			argtypes[1] = {OIDOID};
 		Datum		args[1];
 
-		foreach(fc, RelationGetFKeyList(join))
+		foreach(fc, dumper_fkey_list(join))
 		{
 			ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, fc);
 

@@ -126,7 +126,7 @@ truncate_join(Relation rel)
 {
 	ListCell   *lc;
 
-	foreach(lc, RelationGetFKeyList(rel))
+	foreach(lc, dumper_fkey_list(rel))
 	{
 		ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
 		DumperRegistration reg;
