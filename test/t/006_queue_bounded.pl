@@ -14,7 +14,7 @@ my $seconds = $ENV{DUMPER_QUEUE_SECONDS} // 60;
 
 my $redis = DumperTest::Redis->start(dir => PostgreSQL::Test::Utils::tempdir());
 my $node = DumperTest::new_node('bounded', redis => $redis, preload => 1,
-	extra => [ "dumper.naptime = '200ms'" ]);
+	extra => [ "dumper.naptime = '200ms'", "log_statement = 'none'" ]);
 $node->start;
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION dumper;
