@@ -353,6 +353,11 @@ ok($node->poll_query_until('demo', 'SELECT count(*) = 0 FROM dumper_pending'),
 
 $gunicorn->kill_kill(grace => 10);
 undef $gunicorn;
+my $app_log = slurp_file("$tmp/gunicorn.log");
+like($app_log, qr/Redis at 127\.0\.0\.1:\d+ failed .*serving pages uncached/,
+	'the app logged the outage');
+unlike($app_log, qr/Traceback|\[ERROR\]/, 'and no error: the middleware never raised')
+  or diag($app_log);
 $node->stop;
 $redis->stop;
 done_testing();
