@@ -144,11 +144,9 @@ dt_pg_start "$DT_TMP/pgdata" "$pg_port" \
 	"dumper.redis_url = 'redis://127.0.0.1:$redis_port/0'"
 sql_quiet postgres "CREATE ROLE web LOGIN"
 sql_quiet postgres "CREATE DATABASE demo OWNER web"
+# The superuser creates the extension; the app's role "web" owns its tables
+# and registers them in its migrations.
 sql_quiet demo "CREATE EXTENSION dumper"
-# dumper 1.0's dumper_register looks up its own functions with the caller's
-# rights: a table owner that is not a superuser needs USAGE on its schema
-# (the schema's tables stay closed to it).
-sql_quiet demo "GRANT USAGE ON SCHEMA dumper TO web"
 # The worker serves one database: point it at the app's and restart.
 echo "dumper.database = 'demo'" >>"$DT_TMP/pgdata/postgresql.conf"
 (cd "$DT_TMP" && dt_as_user "$DT_PG_BIN/pg_ctl" -D "$DT_TMP/pgdata" -l "$DT_TMP/pgdata.log" \

@@ -35,15 +35,13 @@ my $node = DumperTest::new_node('web', redis => $redis, preload => 1,
 		"shared_preload_libraries = 'dumper,pg_stat_statements'" ]);
 $node->start;
 
-# The app's role owns its database and tables.  CREATE EXTENSION needs a
-# superuser; dumper 1.0's dumper_register also needs USAGE on schema dumper
-# for a table owner that is not one (its tables stay closed to the role).
+# The app's role, not a superuser, owns its database and tables, and its
+# migrations register them.  CREATE EXTENSION needs a superuser: done here.
 $node->safe_psql('postgres', 'CREATE ROLE web LOGIN');
 $node->safe_psql('postgres', 'CREATE DATABASE demo OWNER web');
 $node->safe_psql('demo', q{
 	CREATE EXTENSION dumper;
 	CREATE EXTENSION pg_stat_statements;
-	GRANT USAGE ON SCHEMA dumper TO web;
 });
 # The worker serves the app's database.
 $node->append_conf('postgresql.conf', "dumper.database = 'demo'\n");
