@@ -3,13 +3,14 @@
  * regcache.c
  *	  Per-backend cache of registrations: how to turn a row into paths.
  *
- * For each table a trigger fired on, the cache keeps the registered paths
- * function and a kept SPI plan calling it ("SELECT fn($1)", or
- * "SELECT unnest(fn($1))" for text[]), so that a row costs one plan
- * execution and no catalog lookup.  A plan rather than a direct fmgr call:
- * PostgreSQL inlines a simple SQL function into the plan, and a plan is not
- * thrown away at every transaction the way the SQL-function executor's
- * cache is (see MEASUREMENTS.md).
+ * For each table a trigger fired on, the cache keeps how to run the
+ * registered paths function, so that a row costs no catalog lookup and no
+ * planning.  A function returning text or text[] becomes a compiled
+ * expression "fn($1)" planned once (expression_planner inlines a simple
+ * SQL function into it, and the expression is not thrown away at every
+ * transaction the way the SQL-function executor's cache is, see
+ * MEASUREMENTS.md), evaluated per row with no executor start-up.  A SETOF
+ * function keeps an SPI plan "SELECT fn($1)" instead.
  *
  * Invalidation: an entry is marked invalid by a relcache invalidation of its
  * table (dumper_register and dumper_unregister send one, and so does any
@@ -34,10 +35,15 @@
 #include "access/table.h"
 #include "access/tupconvert.h"
 #include "catalog/partition.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/params.h"
+#include "optimizer/optimizer.h"
 #include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -61,7 +67,11 @@ typedef struct RegEntry
 	TupleConversionMap *map;	/* partition row -> registered row, or NULL */
 	Oid			funcoid;		/* the paths function, or InvalidOid */
 	bool		read_only;		/* paths function is not VOLATILE */
-	SPIPlanPtr	plan;			/* kept plan calling it, or NULL */
+	SPIPlanPtr	plan;			/* kept plan calling a SETOF one, or NULL */
+	ExprState  *expr;			/* or its compiled call, or NULL */
+	ExprContext *econtext;		/* where expr runs (per-row memory) */
+	ParamListInfo params;		/* $1: the row */
+	bool		returns_array;	/* expr returns text[] rather than text */
 	int			ntemplates;		/* path templates instead of a function */
 	DumperTemplate **templates; /* compiled against the registered row type */
 	FmgrInfo   *outfuncs;		/* output functions of its columns */
@@ -270,6 +280,88 @@ dumper_gather_tuptable(void)
 }
 
 /*
+ * Compile the call "funcoid($1)" of a paths function returning text or
+ * text[], $1 being a row of type rowtype, into entry->expr.
+ * expression_planner inlines a simple SQL function and folds what it can.
+ */
+static void
+regcache_build_expr(RegEntry *entry, Oid funcoid, Oid rowtype)
+{
+	Oid			rettype = get_func_rettype(funcoid);
+	Param	   *param = makeNode(Param);
+	FuncExpr   *call;
+	Expr	   *planned;
+	MemoryContext oldcxt;
+
+	param->paramkind = PARAM_EXTERN;
+	param->paramid = 1;
+	param->paramtype = rowtype;
+	param->paramtypmod = -1;
+	param->paramcollid = InvalidOid;
+	param->location = -1;
+	call = makeFuncExpr(funcoid, rettype, list_make1(param),
+						DEFAULT_COLLATION_OID, InvalidOid, COERCE_EXPLICIT_CALL);
+
+	oldcxt = MemoryContextSwitchTo(entry->cxt);
+	planned = expression_planner((Expr *) call);
+	entry->params = makeParamList(1);
+	entry->params->params[0].ptype = rowtype;
+	entry->params->params[0].pflags = 0;
+	entry->expr = ExecInitExprWithParams(planned, entry->params);
+	entry->econtext = CreateStandaloneExprContext();
+	entry->econtext->ecxt_param_list_info = entry->params;
+	entry->returns_array = (rettype == TEXTARRAYOID);
+	entry->read_only = (func_volatile(funcoid) != PROVOLATILE_VOLATILE);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * Evaluate entry->expr on the row value and add the paths it returns.
+ */
+static void
+regcache_gather_expr(RegEntry *entry, HeapTuple tuple, TupleDesc desc)
+{
+	ExprContext *econtext = entry->econtext;
+	MemoryContext oldcxt;
+	Datum		result;
+	bool		isnull;
+
+	oldcxt = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+	entry->params->params[0].value = heap_copy_tuple_as_datum(tuple, desc);
+	entry->params->params[0].isnull = false;
+	result = ExecEvalExpr(entry->expr, econtext, &isnull);
+	if (!isnull)
+	{
+		if (entry->returns_array)
+		{
+			Datum	   *elems;
+			bool	   *nulls;
+			int			n;
+
+			deconstruct_array(DatumGetArrayTypeP(result), TEXTOID, -1, false,
+							  TYPALIGN_INT, &elems, &nulls, &n);
+			for (int i = 0; i < n; i++)
+			{
+				text	   *t;
+
+				if (nulls[i])
+					continue;
+				t = DatumGetTextPP(elems[i]);
+				dumper_pathset_add(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+			}
+		}
+		else
+		{
+			text	   *t = DatumGetTextPP(result);
+
+			dumper_pathset_add(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+		}
+	}
+	MemoryContextSwitchTo(oldcxt);
+	ResetExprContext(econtext);
+}
+
+/*
  * (Re)build the entry of rel: find the registration covering it and either
  * compile its templates or keep a plan that calls its paths function.  Must
  * be called inside SPI.
@@ -290,6 +382,11 @@ regcache_build(RegEntry *entry, Relation rel)
 	if (entry->plan != NULL)
 		SPI_freeplan(entry->plan);
 	entry->plan = NULL;
+	if (entry->econtext != NULL)
+		FreeExprContext(entry->econtext, true);
+	entry->econtext = NULL;
+	entry->expr = NULL;
+	entry->params = NULL;
 	entry->map = NULL;
 	entry->regdesc = NULL;
 	entry->ntemplates = 0;
@@ -354,7 +451,7 @@ regcache_build(RegEntry *entry, Relation rel)
 		entry->templates = templates;
 		entry->ntemplates = n;
 	}
-	else
+	else if (get_func_retset(reg.funcoid))
 	{
 		argtype = get_rel_type_id(regrelid);
 		expr = dumper_paths_expr(&reg, regrelid, "$1", &entry->read_only);
@@ -367,6 +464,12 @@ regcache_build(RegEntry *entry, Relation rel)
 				 query, SPI_result_code_string(SPI_result));
 		SPI_keepplan(plan);
 		entry->plan = plan;
+	}
+	else
+	{
+		snprintf(entry->funcname, sizeof(entry->funcname), "%s",
+				 format_procedure(reg.funcoid));
+		regcache_build_expr(entry, reg.funcoid, get_rel_type_id(regrelid));
 	}
 	if (regrel != NULL)
 		table_close(regrel, AccessShareLock);
@@ -428,6 +531,9 @@ dumper_regcache_gather(Relation rel, HeapTuple tuple)
 	{
 		entry->valid = false;
 		entry->plan = NULL;
+		entry->expr = NULL;
+		entry->econtext = NULL;
+		entry->params = NULL;
 		entry->map = NULL;
 		entry->regdesc = NULL;
 		entry->ntemplates = 0;
@@ -442,22 +548,31 @@ dumper_regcache_gather(Relation rel, HeapTuple tuple)
 	errcallback.previous = error_context_stack;
 	error_context_stack = &errcallback;
 
-	/* The fast path: templates need neither SPI nor a plan. */
-	if (entry->valid && entry->ntemplates > 0)
+	if (!entry->valid ||
+		(entry->plan == NULL && entry->expr == NULL && entry->ntemplates == 0))
 	{
-		regcache_gather_templates(entry, rel, tuple);
-		error_context_stack = errcallback.previous;
-		return;
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		regcache_build(entry, rel);
+		SPI_finish();
 	}
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (!entry->valid || (entry->plan == NULL && entry->ntemplates == 0))
-		regcache_build(entry, rel);
+	/* The fast paths: templates and compiled calls need no SPI. */
 	if (entry->ntemplates > 0)
 		regcache_gather_templates(entry, rel, tuple);
+	else if (entry->expr != NULL)
+	{
+		if (entry->regdesc == NULL)
+			regcache_gather_expr(entry, tuple, RelationGetDescr(rel));
+		else
+			regcache_gather_expr(entry,
+								 entry->map ? execute_attr_map_tuple(tuple, entry->map) : tuple,
+								 entry->regdesc);
+	}
 	else
 	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
 		if (entry->regdesc == NULL)
 			value = heap_copy_tuple_as_datum(tuple, RelationGetDescr(rel));
 		else if (entry->map == NULL)
@@ -469,8 +584,8 @@ dumper_regcache_gather(Relation rel, HeapTuple tuple)
 		if (ret != SPI_OK_SELECT)
 			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
 		dumper_gather_tuptable();
+		SPI_finish();
 	}
-	SPI_finish();
 
 	error_context_stack = errcallback.previous;
 }
