@@ -78,6 +78,7 @@ extern Oid	dumper_internal_owner(void);
 extern void dumper_install_truncate_triggers(Oid relid, Oid funcoid);
 extern bool dumper_is_pure_join_table(Relation rel);
 extern List *dumper_fkey_list(Relation rel);
+extern void dumper_drop_stale_truncate_triggers(void);
 extern void dumper_install_join(Oid relid, bool explicit);
 
 /* shmem.c: waking the background worker (a no-op without it) */

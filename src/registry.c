@@ -370,6 +370,49 @@ dumper_fkey_list(Relation rel)
 }
 
 /*
+ * Drop the TRUNCATE triggers of tables no registration covers any more:
+ * partitions detached from a registered table keep theirs (statement
+ * triggers are not clones that DETACH removes).  Called after DDL and
+ * after unregistering.
+ */
+void
+dumper_drop_stale_truncate_triggers(void)
+{
+	List	   *relids = NIL;
+	ListCell   *lc;
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	int			ret;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute("SELECT tgrelid FROM pg_catalog.pg_trigger"
+					  " WHERE tgname OPERATOR(pg_catalog.=) '" DUMPER_TRUNCATE_TRIGGER "'",
+					  true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc, 1,
+														   &isnull));
+		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
+
+		relids = lappend_oid(relids, relid);
+		MemoryContextSwitchTo(spi_cxt);
+	}
+	SPI_finish();
+
+	foreach(lc, relids)
+	{
+		DumperRegistration reg;
+
+		if (!OidIsValid(dumper_registered_table(lfirst_oid(lc), &reg)))
+			registry_drop_trigger(lfirst_oid(lc), DUMPER_TRUNCATE_TRIGGER);
+	}
+}
+
+/*
  * After relid was unregistered: drop the join triggers of the join tables
  * that no longer serve any registered table (unless registered explicitly).
  */
@@ -661,6 +704,7 @@ dumper_unregister(PG_FUNCTION_ARGS)
 
 	registry_remove_table_triggers(relid);
 	registry_release_joins(relid);
+	dumper_drop_stale_truncate_triggers();
 	CacheInvalidateRelcache(rel);
 	table_close(rel, NoLock);
 

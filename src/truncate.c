@@ -78,12 +78,13 @@ truncate_registered(Relation rel)
 	bool		read_only;
 	char	   *expr;
 
+	/*
+	 * Not covered by any registration: a partition detached from a
+	 * registered table keeps the statement trigger until the next DDL sweep
+	 * (dumper_drop_stale_truncate_triggers).  Nothing to invalidate.
+	 */
 	if (!OidIsValid(regrelid))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table \"%s\" has a dumper trigger but is not registered",
-						RelationGetRelationName(rel)),
-				 errhint("Register it with dumper_register(), or drop the trigger.")));
+		return;
 	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
 		return;					/* no rows of its own: its partitions fire */
 
