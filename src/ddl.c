@@ -7,7 +7,10 @@
  * TABLE (SQL event trigger dumper_ddl_end): a partition created or attached
  * under a registered table gets its TRUNCATE trigger (row triggers are
  * cloned by PostgreSQL itself, statement triggers are not), and a new pure
- * join table referencing a registered table gets its join triggers.
+ * join table referencing a registered table gets its join triggers.  An
+ * ALTER TABLE that leaves a registered table's path templates naming a
+ * column that no longer exists (dropped or renamed) is refused, with the
+ * template named, rather than letting every later write fail.
  *
  * dumper.on_ddl_start() runs at ddl_command_start of DROP EXTENSION: when the
  * extension being dropped is dumper, every trigger dumper installed is
@@ -39,8 +42,39 @@
 #include "utils/rel.h"
 
 #include "dumper.h"
+#include "template.h"
 
 PG_FUNCTION_INFO_V1(dumper_sync_table);
+
+/* Error context of the template check: what was being checked. */
+static void
+ddl_template_error_callback(void *arg)
+{
+	errcontext("checking the path templates of table %s after its change",
+			   (const char *) arg);
+}
+
+/*
+ * The registered table regrelid has path templates: compile them against
+ * its current columns, which ereports when one names a missing column.
+ */
+static void
+ddl_check_templates(Oid regrelid, const DumperRegistration *reg)
+{
+	Relation	regrel = table_open(regrelid, AccessShareLock);
+	ErrorContextCallback errcallback;
+	ListCell   *lc;
+
+	errcallback.callback = ddl_template_error_callback;
+	errcallback.arg = RelationGetRelationName(regrel);
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+	foreach(lc, reg->templates)
+		(void) dumper_template_compile(lfirst(lc), RelationGetDescr(regrel),
+									   RelationGetRelationName(regrel));
+	error_context_stack = errcallback.previous;
+	table_close(regrel, AccessShareLock);
+}
 
 /*
  * dumper.sync_table(oid): give a new or altered table the triggers its
@@ -50,6 +84,7 @@ Datum
 dumper_sync_table(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
+	Oid			regrelid;
 	DumperRegistration reg;
 	Relation	rel;
 	char		relkind = get_rel_relkind(relid);
@@ -61,8 +96,13 @@ dumper_sync_table(PG_FUNCTION_ARGS)
 	dumper_drop_stale_truncate_triggers();
 
 	/* A partition (or a parent that got one attached) of a registered table. */
-	if (OidIsValid(dumper_registered_table(relid, &reg)))
+	regrelid = dumper_registered_table(relid, &reg);
+	if (OidIsValid(regrelid))
+	{
+		if (reg.templates != NIL)
+			ddl_check_templates(regrelid, &reg);
 		dumper_install_truncate_triggers(relid, reg.funcoid);
+	}
 
 	/* A new pure join table referencing a registered table. */
 	rel = table_open(relid, ShareRowExclusiveLock);
