@@ -77,6 +77,20 @@ ddl_check_templates(Oid regrelid, const DumperRegistration *reg)
 }
 
 /*
+ * Whether the registration of regrelid is live: its table carries its row
+ * trigger.  dumper_register creates it at once, so this is always so in
+ * normal operation; during a pg_restore the registrations are loaded (data
+ * section) before the triggers are (post-data, after the constraints), and
+ * the restore creates every trigger itself: installing them from the
+ * constraints' ALTER TABLE events would make its CREATE TRIGGER fail.
+ */
+static bool
+ddl_registration_live(Oid regrelid)
+{
+	return OidIsValid(get_trigger_oid(regrelid, DUMPER_ROW_TRIGGER, true));
+}
+
+/*
  * dumper.sync_table(oid): give a new or altered table the triggers its
  * place in the schema calls for.
  */
@@ -97,7 +111,7 @@ dumper_sync_table(PG_FUNCTION_ARGS)
 
 	/* A partition (or a parent that got one attached) of a registered table. */
 	regrelid = dumper_registered_table(relid, &reg);
-	if (OidIsValid(regrelid))
+	if (OidIsValid(regrelid) && ddl_registration_live(regrelid))
 	{
 		if (reg.templates != NIL)
 			ddl_check_templates(regrelid, &reg);
@@ -115,7 +129,8 @@ dumper_sync_table(PG_FUNCTION_ARGS)
 		{
 			ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
 
-			if (dumper_registration_read(fk->confrelid, &reg))
+			if (dumper_registration_read(fk->confrelid, &reg) &&
+				ddl_registration_live(fk->confrelid))
 			{
 				dumper_install_join(relid, false);
 				break;
