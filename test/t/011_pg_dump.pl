@@ -84,6 +84,22 @@ is($redis->cmd('EXISTS', 'dumper:/unrelated/'), '1', 'and nothing else');
 ok($node->poll_query_until('restored', 'SELECT count(*) = 0 FROM dumper_pending'),
 	'the queue drains');
 
+# TRUNCATE there: a rolled-back one deletes nothing; TRUNCATE ... CASCADE
+# deletes the keys of every row it removed, on both sides of the join.
+$redis->cmd('SET', "dumper:$_", 'stamp')
+  for ('/icecream/vanilla-bean/', '/icecreams/', '/size/medium/');
+$node->safe_psql('restored', 'BEGIN; TRUNCATE icecream CASCADE; ROLLBACK;');
+$node->safe_psql('restored', q{UPDATE size SET name = 'medium'});
+ok(DumperTest::wait_for(sub { $redis->cmd('EXISTS', 'dumper:/size/medium/') eq '0' }),
+	'(a later write is delivered)');
+is($redis->cmd('EXISTS', 'dumper:/icecream/vanilla-bean/', 'dumper:/icecreams/'), '2',
+	'a rolled-back TRUNCATE deletes no key');
+$node->safe_psql('restored', 'TRUNCATE icecream CASCADE');
+ok(DumperTest::wait_for(sub {
+		$redis->cmd('EXISTS', 'dumper:/icecream/vanilla-bean/', 'dumper:/icecreams/') eq '0'
+	}),
+	'TRUNCATE ... CASCADE deletes the keys of the rows it removed');
+
 # The source database is untouched and still works.
 is($node->safe_psql('shop', $triggers_sql), $triggers, 'the source keeps its triggers');
 
