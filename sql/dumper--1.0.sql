@@ -155,6 +155,12 @@ AS 'MODULE_PATHNAME', 'dumper_sync_table'
 LANGUAGE C STRICT VOLATILE;
 REVOKE ALL ON FUNCTION dumper.sync_table(pg_catalog.oid) FROM PUBLIC;
 
+CREATE FUNCTION dumper.sync_trigger(pg_catalog.oid)
+RETURNS void
+AS 'MODULE_PATHNAME', 'dumper_sync_trigger'
+LANGUAGE C STRICT VOLATILE;
+REVOKE ALL ON FUNCTION dumper.sync_trigger(pg_catalog.oid) FROM PUBLIC;
+
 CREATE FUNCTION dumper.on_ddl_end()
 RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER
@@ -168,9 +174,14 @@ BEGIN
     LOOP
         PERFORM dumper.sync_table(cmd.objid);
     END LOOP;
+    FOR cmd IN SELECT DISTINCT objid FROM pg_catalog.pg_event_trigger_ddl_commands()
+               WHERE object_type = 'trigger'
+    LOOP
+        PERFORM dumper.sync_trigger(cmd.objid);
+    END LOOP;
 END $$;
 CREATE EVENT TRIGGER dumper_ddl_end ON ddl_command_end
-    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE TRIGGER')
     EXECUTE FUNCTION dumper.on_ddl_end();
 
 CREATE FUNCTION dumper.on_sql_drop()

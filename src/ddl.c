@@ -7,7 +7,11 @@
  * TABLE (SQL event trigger dumper_ddl_end): a partition created or attached
  * under a registered table gets its TRUNCATE trigger (row triggers are
  * cloned by PostgreSQL itself, statement triggers are not), and a new pure
- * join table referencing a registered table gets its join triggers.  An
+ * join table referencing a registered table gets its join triggers.
+ * dumper.sync_trigger(oid) runs at ddl_command_end of CREATE TRIGGER: a
+ * dumper trigger created by a restore (pg_restore, psql of a pg_dump
+ * script) gets back its dependency on the paths function, which the dump
+ * does not carry, so that DROP FUNCTION is refused there too.  An
  * ALTER TABLE that leaves a registered table's path templates naming a
  * column that no longer exists (dropped or renamed) is refused, with the
  * template named, rather than letting every later write fail.
@@ -32,6 +36,8 @@
 #include "catalog/indexing.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
 #include "commands/event_trigger.h"
 #include "commands/trigger.h"
@@ -88,6 +94,81 @@ static bool
 ddl_registration_live(Oid regrelid)
 {
 	return OidIsValid(get_trigger_oid(regrelid, DUMPER_ROW_TRIGGER, true));
+}
+
+/* Whether pg_depend already records that depender depends on referenced. */
+static bool
+ddl_depends_on(const ObjectAddress *depender, const ObjectAddress *referenced)
+{
+	Relation	deprel = table_open(DependRelationId, AccessShareLock);
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	bool		found = false;
+
+	ScanKeyInit(&keys[0], Anum_pg_depend_classid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(depender->classId));
+	ScanKeyInit(&keys[1], Anum_pg_depend_objid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(depender->objectId));
+	scan = systable_beginscan(deprel, DependDependerIndexId, true, NULL, 2, keys);
+	while (!found && HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Form_pg_depend dep = (Form_pg_depend) GETSTRUCT(tuple);
+
+		found = dep->refclassid == referenced->classId &&
+			dep->refobjid == referenced->objectId;
+	}
+	systable_endscan(scan);
+	table_close(deprel, AccessShareLock);
+	return found;
+}
+
+PG_FUNCTION_INFO_V1(dumper_sync_trigger);
+
+/*
+ * dumper.sync_trigger(oid): when the new trigger is a dumper row or TRUNCATE
+ * trigger of a registered table, make it depend on the paths function, as
+ * dumper_register does.
+ */
+Datum
+dumper_sync_trigger(PG_FUNCTION_ARGS)
+{
+	Oid			trigoid = PG_GETARG_OID(0);
+	Relation	tgrel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Oid			tgrelid = InvalidOid;
+	bool		ours = false;
+	DumperRegistration reg;
+
+	tgrel = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_trigger_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(trigoid));
+	scan = systable_beginscan(tgrel, TriggerOidIndexId, true, NULL, 1, &key);
+	if (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Form_pg_trigger trig = (Form_pg_trigger) GETSTRUCT(tuple);
+
+		tgrelid = trig->tgrelid;
+		ours = strcmp(NameStr(trig->tgname), DUMPER_ROW_TRIGGER) == 0 ||
+			strcmp(NameStr(trig->tgname), DUMPER_TRUNCATE_TRIGGER) == 0;
+	}
+	systable_endscan(scan);
+	table_close(tgrel, AccessShareLock);
+
+	if (ours && OidIsValid(dumper_registered_table(tgrelid, &reg)) &&
+		OidIsValid(reg.funcoid))
+	{
+		ObjectAddress trigaddr;
+		ObjectAddress funcaddr;
+
+		ObjectAddressSet(trigaddr, TriggerRelationId, trigoid);
+		ObjectAddressSet(funcaddr, ProcedureRelationId, reg.funcoid);
+		if (!ddl_depends_on(&trigaddr, &funcaddr))
+			recordDependencyOn(&trigaddr, &funcaddr, DEPENDENCY_NORMAL);
+	}
+	PG_RETURN_VOID();
 }
 
 /*

@@ -46,6 +46,7 @@
 /* One registered side of a join table. */
 typedef struct JoinSide
 {
+	Oid			confrelid;		/* the referenced (registered) table */
 	int			nkeys;
 	AttrNumber	attnums[INDEX_MAX_KEYS];	/* columns in the join table */
 	Oid			argtypes[INDEX_MAX_KEYS];
@@ -64,7 +65,10 @@ typedef struct JoinEntry
 
 static HTAB *join_cache = NULL;
 
-/* Mark the entry of relid (or every entry) for rebuilding. */
+/*
+ * Mark the entries of join table relid and of its referenced tables (or
+ * every entry) for rebuilding.
+ */
 static void
 join_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
 {
@@ -78,11 +82,25 @@ join_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
 		entry = hash_search(join_cache, &relid, HASH_FIND, NULL);
 		if (entry != NULL)
 			entry->valid = false;
-		return;
 	}
+
+	/*
+	 * Every entry when everything is invalidated, and every entry with a
+	 * side on relid: its kept plan names that table and its key columns,
+	 * which a RENAME or SET SCHEMA changes.
+	 */
 	hash_seq_init(&status, join_cache);
 	while ((entry = hash_seq_search(&status)) != NULL)
-		entry->valid = false;
+	{
+		if (!OidIsValid(relid))
+			entry->valid = false;
+		else if (entry->built)
+		{
+			for (int i = 0; i < entry->nsides; i++)
+				if (entry->sides[i].confrelid == relid)
+					entry->valid = false;
+		}
+	}
 }
 
 /* A function changed: rebuild every entry. */
@@ -164,6 +182,7 @@ join_build(JoinEntry *entry, Relation rel)
 		if (!dumper_registration_read(fk->confrelid, &reg))
 			continue;
 		side = &sides[nsides];
+		side->confrelid = fk->confrelid;
 		side->nkeys = fk->nkeys;
 		expr = dumper_paths_expr(&reg, fk->confrelid, "r", &side->read_only);
 		initStringInfo(&query);
