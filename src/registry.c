@@ -299,11 +299,13 @@ dumper_install_join(Oid relid, bool explicit)
 }
 
 /*
- * The tables with a foreign key referencing relid, in a list allocated in
- * the caller's memory context (SPI's is gone after SPI_finish).
+ * Run a read-only catalog query with one oid parameter $1 (or none, when
+ * param is InvalidOid) whose first column is an oid; return the oids in a list
+ * allocated in the caller's memory context (SPI's is gone after
+ * SPI_finish).
  */
 static List *
-registry_referencing_tables(Oid relid)
+registry_query_oids(const char *sql, Oid param)
 {
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1];
@@ -311,29 +313,37 @@ registry_referencing_tables(Oid relid)
 	int			ret;
 	MemoryContext caller_cxt = CurrentMemoryContext;
 
-	args[0] = ObjectIdGetDatum(relid);
+	args[0] = ObjectIdGetDatum(param);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute_with_args("SELECT DISTINCT conrelid FROM pg_catalog.pg_constraint"
-								" WHERE contype OPERATOR(pg_catalog.=) 'f'"
-								" AND confrelid OPERATOR(pg_catalog.=) $1"
-								" AND conparentid OPERATOR(pg_catalog.=) 0",
-								1, argtypes, args, NULL, true, 0);
+	ret = SPI_execute_with_args(sql, OidIsValid(param) ? 1 : 0, argtypes, args,
+								NULL, true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
-		Oid			conrelid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-															  SPI_tuptable->tupdesc, 1,
-															  &isnull));
+		Oid			oid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														 SPI_tuptable->tupdesc, 1,
+														 &isnull));
 		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
 
-		result = lappend_oid(result, conrelid);
+		result = lappend_oid(result, oid);
 		MemoryContextSwitchTo(spi_cxt);
 	}
 	SPI_finish();
 	return result;
+}
+
+/* The tables with a foreign key referencing relid. */
+static List *
+registry_referencing_tables(Oid relid)
+{
+	return registry_query_oids("SELECT DISTINCT conrelid FROM pg_catalog.pg_constraint"
+							   " WHERE contype OPERATOR(pg_catalog.=) 'f'"
+							   " AND confrelid OPERATOR(pg_catalog.=) $1"
+							   " AND conparentid OPERATOR(pg_catalog.=) 0",
+							   relid);
 }
 
 /*
@@ -378,31 +388,13 @@ dumper_fkey_list(Relation rel)
 void
 dumper_drop_stale_truncate_triggers(void)
 {
-	List	   *relids = NIL;
+	List	   *relids;
 	ListCell   *lc;
-	MemoryContext caller_cxt = CurrentMemoryContext;
-	int			ret;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute("SELECT tgrelid FROM pg_catalog.pg_trigger"
-					  " WHERE tgname OPERATOR(pg_catalog.=) '" DUMPER_TRUNCATE_TRIGGER "'",
-					  true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-														   SPI_tuptable->tupdesc, 1,
-														   &isnull));
-		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
-
-		relids = lappend_oid(relids, relid);
-		MemoryContextSwitchTo(spi_cxt);
-	}
-	SPI_finish();
-
+	relids = registry_query_oids("SELECT tgrelid FROM pg_catalog.pg_trigger"
+								 " WHERE tgname OPERATOR(pg_catalog.=) '"
+								 DUMPER_TRUNCATE_TRIGGER "'",
+								 InvalidOid);
 	foreach(lc, relids)
 	{
 		DumperRegistration reg;
