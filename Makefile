@@ -11,6 +11,7 @@ OBJS = \
 	src/trigger.o \
 	src/join.o \
 	src/template.o \
+	src/template_parse.o \
 	src/truncate.o \
 	src/ddl.o \
 	src/pathset.o \

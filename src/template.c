@@ -15,6 +15,9 @@
  * expression for the set-based paths (TRUNCATE, join tables); it calls the
  * same output functions, so both give byte-identical paths.
  *
+ * The syntax itself is read by template_parse.c, plain C that a fuzzer links
+ * alone (test/fuzz); this file looks the columns up and allocates.
+ *
  * Errors: compiling reports a malformed template or an unknown column
  * (dumper_register checks every template this way); evaluation only fails
  * on an over-long path (pathset.c).
@@ -33,6 +36,7 @@
 
 #include "dumper.h"
 #include "template.h"
+#include "template_parse.h"
 
 /* Report a malformed template. */
 static void
@@ -47,80 +51,59 @@ template_syntax_error(const char *tmpl, const char *detail)
 
 /*
  * Compile tmpl against desc, the row type of table relname.  The result
- * lives in CurrentMemoryContext.
+ * lives in CurrentMemoryContext.  The syntax is read by template_parse.c,
+ * one token at a time, so a column is looked up as soon as its placeholder
+ * is read.
  */
 DumperTemplate *
 dumper_template_compile(const char *tmpl, TupleDesc desc, const char *relname)
 {
 	DumperTemplate *result = palloc0(sizeof(DumperTemplate));
-	StringInfoData lit;
 	const char *p = tmpl;
+	const char *end = tmpl + strlen(tmpl);
 	int			maxsegs = 8;
 
 	result->segs = palloc(maxsegs * sizeof(DumperTemplateSeg));
-	initStringInfo(&lit);
 
-	while (*p != '\0' || lit.len > 0)
+	for (;;)
 	{
+		DumperTemplateToken tok;
 		DumperTemplateSeg seg = {0};
+		const char *err = dumper_template_next(&p, end, &tok);
 
-		if (*p == '\0' || (*p == '{' && p[1] != '{'))
+		if (err != NULL)
+			template_syntax_error(tmpl, err);
+		if (tok.kind == DUMPER_TEMPLATE_END)
+			break;
+
+		seg.literal = palloc(tok.unescaped_len + 1);
+		(void) dumper_template_unescape(&tok, seg.literal);
+		if (tok.kind == DUMPER_TEMPLATE_COLUMN)
 		{
-			/* End of a literal run: flush it. */
-			if (lit.len > 0)
-			{
-				seg.attnum = 0;
-				seg.literal = pstrdup(lit.data);
-				resetStringInfo(&lit);
-			}
-			else
-			{
-				/* A placeholder. */
-				const char *end = strchr(p + 1, '}');
-				char	   *name;
-				int			i;
+			const char *name = seg.literal;
+			int			i;
 
-				if (end == NULL)
-					template_syntax_error(tmpl, "A \"{\" is not closed by \"}\".");
-				name = pnstrdup(p + 1, end - p - 1);
-				if (name[0] == '\0')
-					template_syntax_error(tmpl, "A placeholder \"{}\" names no column.");
-				if (strchr(name, '{') != NULL)
-					template_syntax_error(tmpl, "A placeholder contains \"{\".");
-				for (i = 0; i < desc->natts; i++)
-				{
-					Form_pg_attribute att = TupleDescAttr(desc, i);
-
-					if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
-						break;
-				}
-				if (i == desc->natts)
-					ereport(ERROR,
-							(errcode(ERRCODE_UNDEFINED_COLUMN),
-							 errmsg("column \"%s\" of table \"%s\" does not exist", name, relname),
-							 errdetail("Path template \"%s\" refers to it.", tmpl),
-							 errhint("Placeholders name columns exactly as they are spelled, without quotes.")));
-				seg.attnum = i + 1;
-				seg.literal = name;
-				p = end + 1;
-			}
-			if (result->nsegs >= maxsegs)
+			for (i = 0; i < desc->natts; i++)
 			{
-				maxsegs *= 2;
-				result->segs = repalloc(result->segs, maxsegs * sizeof(DumperTemplateSeg));
+				Form_pg_attribute att = TupleDescAttr(desc, i);
+
+				if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+					break;
 			}
-			result->segs[result->nsegs++] = seg;
-			continue;
+			if (i == desc->natts)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("column \"%s\" of table \"%s\" does not exist", name, relname),
+						 errdetail("Path template \"%s\" refers to it.", tmpl),
+						 errhint("Placeholders name columns exactly as they are spelled, without quotes.")));
+			seg.attnum = i + 1;
 		}
-		if ((*p == '{' && p[1] == '{') || (*p == '}' && p[1] == '}'))
+		if (result->nsegs >= maxsegs)
 		{
-			appendStringInfoChar(&lit, *p);
-			p += 2;
+			maxsegs *= 2;
+			result->segs = repalloc(result->segs, maxsegs * sizeof(DumperTemplateSeg));
 		}
-		else if (*p == '}')
-			template_syntax_error(tmpl, "A \"}\" closes no placeholder; write \"}}\" for a literal brace.");
-		else
-			appendStringInfoChar(&lit, *p++);
+		result->segs[result->nsegs++] = seg;
 	}
 	return result;
 }
