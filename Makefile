@@ -47,3 +47,13 @@ test:
 	bash test/run.sh
 demo:
 	bash demo/run.sh
+
+# Memory safety (README, "Memory safety and fuzzing").
+.PHONY: fuzz check-valgrind
+# Both libFuzzer targets (test/fuzz) for FUZZ_SECONDS each (default 60).
+fuzz:
+	$(MAKE) -C test/fuzz run
+# The pg_regress and isolation suites with the server under valgrind
+# (test/memcheck.sh; about 80 s).
+check-valgrind:
+	bash test/memcheck.sh

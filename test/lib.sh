@@ -39,7 +39,7 @@ DT_PACKAGES=(
 	redis-server redis-tools
 	libipc-run-perl perl
 	make gcc libc6-dev
-	clang libclang-rt-dev
+	clang libclang-rt-dev valgrind
 	python3-django python3-redis python3-psycopg2 gunicorn
 )
 
