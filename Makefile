@@ -42,11 +42,14 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-.PHONY: test demo
+.PHONY: test demo bench
 test:
 	bash test/run.sh
 demo:
 	bash demo/run.sh
+# The benchmark suite: one table of ratios (bench/run.sh; about 11 minutes).
+bench:
+	bash bench/run.sh
 
 # Memory safety (README, "Memory safety and fuzzing").
 .PHONY: fuzz check-valgrind

@@ -1,0 +1,104 @@
+# shellcheck shell=bash
+# bench/pgbench.sh: single-row write throughput, sourced by bench/run.sh.
+#
+# Workloads (pgbench -c 4 -j 2 -M prepared, as in MEASUREMENTS.md), each one
+# statement per transaction:
+#   update  UPDATE icecream SET price = price + 1 WHERE id = <random of 100,000>
+#   insert  INSERT of a new row into icecream_ins (emptied before each run)
+#   delete  DELETE of an existing row of icecream_del (refilled before each run)
+# INSERT and DELETE use a per-client counter (pgbench variables live as long
+# as the client), so every transaction writes exactly one row; the DELETE
+# run checks that afterwards.
+#
+# Every round runs the five variants of bench/setup.sql in turn, each round
+# starting one variant later (A B C D E, B C D E A, ...), so that with five
+# rounds each variant takes each position once; before each run the table
+# is vacuumed, the queue drained and a checkpoint taken.  Throughput on 2
+# cores swings +/-10 % from one second to the next, so short interleaved
+# runs and medians are the way to a usable ratio.  The worker delivers to
+# Redis during dumper's runs: its CPU is part of the cost.  The peers'
+# consumers are not run.
+# Result lines: "tps.<settings>.<workload>.<variant>.<round> tps" and
+# "others.<...>.<round> percent": the CPU share other processes on the
+# machine took during that run (bench/cpu_mark.py).
+
+BENCH_VARIANTS=(none sql templates notify queue)
+BENCH_DEL_CAP=0                 # rows per client in icecream_del, set below
+
+# Write the pgbench scripts into $DT_TMP.
+bench_pgbench_scripts() {
+	cat >"$DT_TMP/update.sql" <<'SQL'
+\set id random(1, 100000)
+UPDATE icecream SET price = price + 1 WHERE id = :id;
+SQL
+	cat >"$DT_TMP/insert.sql" <<'SQL'
+\set n :n + 1
+\set id :client_id * 10000000 + :n
+INSERT INTO icecream_ins VALUES (:id, 'flavour-' || (:id)::text, 1);
+SQL
+	cat >"$DT_TMP/delete.sql" <<'SQL'
+\set n :n + 1
+DELETE FROM icecream_del WHERE id = :client_id * 10000000 + :n;
+SQL
+	# Room for 30,000 transactions/s per client (4 clients), above this
+	# machine's rate (80,000 in all); checked after each run anyway.
+	BENCH_DEL_CAP=$((30000 * BENCH_SECS))
+}
+
+# Make the table of WORKLOAD ready for a run of VARIANT.
+bench_pgbench_prepare() {
+	local workload=$1 variant=$2 tbl=icecream
+	case $workload in
+	insert) tbl=icecream_ins ;;
+	delete) tbl=icecream_del ;;
+	esac
+	# Unregistered first: TRUNCATE of a registered table invalidates its rows.
+	bench_psql -c "SELECT bench_use('$tbl', 'none')" >/dev/null
+	case $workload in
+	insert) bench_psql -c 'TRUNCATE icecream_ins' ;;
+	delete) bench_psql -c 'TRUNCATE icecream_del' -c "INSERT INTO icecream_del
+		SELECT c * 10000000 + g, 'flavour-' || (c * 10000000 + g), 1
+		FROM generate_series(0, 3) c, generate_series(1, $BENCH_DEL_CAP) g" ;;
+	esac
+	bench_psql -c 'TRUNCATE bench_path_queue' -c "VACUUM ANALYZE $tbl" \
+		-c "SELECT bench_use('$tbl', '$variant')" >/dev/null
+	bench_wait_drained
+	bench_psql -c CHECKPOINT
+}
+
+# Run pgbench once with a script; print "tps transactions".
+bench_pgbench_run() {
+	local out
+	out=$("$DT_PG_BIN/pgbench" -n -c 4 -j 2 -M prepared -T "$BENCH_SECS" -D n=0 \
+		-f "$DT_TMP/$1.sql" 2>&1) || { printf '%s\n' "$out" >&2; return 1; }
+	printf '%s %s\n' "$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out")" \
+		"$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")"
+}
+
+# Interleaved rounds of the five variants for one workload under SETTINGS.
+bench_pgbench_series() {
+	local settings=$1 workload=$2 r i v tps n left line mark out others
+	for ((r = 1; r <= BENCH_ROUNDS; r++)); do
+		line=""
+		for ((i = 0; i < ${#BENCH_VARIANTS[@]}; i++)); do
+			v=${BENCH_VARIANTS[(r - 1 + i) % ${#BENCH_VARIANTS[@]}]}
+			bench_pgbench_prepare "$workload" "$v"
+			mark=$(bench_mark)
+			out=$(bench_pgbench_run "$workload")
+			others=$(bench_others "$mark")
+			read -r tps n <<<"$out"
+			if [ "$workload" = delete ]; then
+				left=$(bench_value 'SELECT count(*) FROM icecream_del')
+				if [ $((4 * BENCH_DEL_CAP - left)) -ne "$n" ]; then
+					dt_err "delete/$v: $n transactions but $((4 * BENCH_DEL_CAP - left)) rows deleted"
+					return 1
+				fi
+			fi
+			bench_put "tps.$settings.$workload.$v.$r" "$tps"
+			bench_put "others.$settings.$workload.$v.$r" "$others"
+			line+=" $v ${tps%.*}"
+			[ "${others%.*}" -lt 5 ] || line+=" (others $others%)"
+		done
+		bench_log "$settings $workload round $r/$BENCH_ROUNDS (tps):$line"
+	done
+}

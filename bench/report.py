@@ -1,0 +1,173 @@
+#!/usr/bin/python3
+"""bench/report.py: the table of bench/run.sh, from its result lines.
+
+Input: lines "key value..." (see bench/*.sh for the keys).  Output: one
+table.  A throughput ratio is the variant's median tps over the baseline's
+median tps; "min-max" shows the lowest and highest per-round ratio (each
+against the baseline of the same round), a view of the noise.  Targets are
+SPEC §6's; "met"/"missed" compares the median.
+
+Usage: report.py RESULTS_FILE
+"""
+import statistics
+import sys
+
+VARIANTS = [
+    ("none", "no trigger (baseline)"),
+    ("sql", "dumper, SQL paths function"),
+    ("templates", "dumper, C path templates"),
+    ("notify", "PL/pgSQL, pg_notify per path"),
+    ("queue", "PL/pgSQL, queue INSERT per path"),
+]
+# SPEC §6 minimum ratios for single-row UPDATE, by settings and variant.
+UPDATE_TARGETS = {("cpu", "sql"): 0.85, ("cpu", "templates"): 0.93,
+                  ("durable", "sql"): 0.97, ("durable", "templates"): 0.97}
+ROWS = []
+OTHERS = []  # highest share of the CPU other processes took, per phase
+
+
+def load(path):
+    """Result lines as a dict: key -> list of fields."""
+    res = {}
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if parts:
+                res[parts[0]] = parts[1:]
+    return res
+
+
+def rounds(res, prefix):
+    """Values of keys prefix.1, prefix.2, ... as floats, in round order."""
+    out = []
+    r = 1
+    while "%s.%d" % (prefix, r) in res:
+        out.append(float(res["%s.%d" % (prefix, r)][0]))
+        r += 1
+    return out
+
+
+def row(what, value="", ratio="", spread="", target="", verdict=""):
+    """Add one line to the table."""
+    ROWS.append((what, value, ratio, spread, target, verdict))
+
+
+def verdict(ok):
+    """'met' or 'missed'."""
+    return "met" if ok else "missed"
+
+
+def throughput(res, settings, workload):
+    """The rows of one pgbench series; dumper's rows are checked against SPEC
+    §6's minimum (UPDATE only) and against both peers ("> peers")."""
+    tps = {v: rounds(res, "tps.%s.%s.%s" % (settings, workload, v)) for v, _ in VARIANTS}
+    if not tps["none"]:
+        return
+    base = tps["none"]
+    ratio = {v: statistics.median(t) / statistics.median(base) for v, t in tps.items()}
+    peers = max(ratio["notify"], ratio["queue"])
+    for v, label in VARIANTS:
+        per_round = [t / b for t, b in zip(tps[v], base)]
+        spread = "%.2f-%.2f" % (min(per_round), max(per_round)) if v != "none" else ""
+        target = ok = ""
+        if v in ("sql", "templates"):
+            minimum = UPDATE_TARGETS.get((settings, v)) if workload == "update" else None
+            target = (">= %.2f, " % minimum if minimum else "") + "> peers"
+            ok = verdict(ratio[v] > peers and (minimum is None or ratio[v] >= minimum))
+        row("%-7s %-6s %s" % (settings, workload.upper(), label),
+            "%.0f tps" % statistics.median(tps[v]), "%.3f" % ratio[v], spread, target, ok)
+    others = [float(res[k][0]) for k in res if k.startswith("others.%s.%s." % (settings, workload))]
+    if others:
+        row("  CPU taken by other processes, mean (max run)",
+            "%.1f%% (%.0f%%)" % (statistics.mean(others), max(others)))
+        OTHERS.append(max(others))
+
+
+def bulk(res):
+    """The rows of the 1,000,000-row UPDATE: time, then memory."""
+    base = rounds(res, "bulk.none")
+    if not base:
+        return
+    mbase = statistics.median(base)
+    for v, label in VARIANTS[:3]:
+        secs = rounds(res, "bulk.%s" % v)
+        m = statistics.median(secs)
+        spread = ("%.2f-%.2f" % (min(s / b for s, b in zip(secs, base)),
+                                 max(s / b for s, b in zip(secs, base)))) if v != "none" else ""
+        row("UPDATE 1,000,000 rows, %s" % label, "%.2f s" % m, "%.3f" % (m / mbase), spread,
+            "<= 1.50" if v != "none" else "", verdict(m / mbase <= 1.5) if v != "none" else "")
+    mem = [("none", "no trigger"), ("noop", "no-op PL/pgSQL AFTER ROW trigger"),
+           ("one", "dumper, 1 distinct path"),
+           ("million", "dumper, 1,000,000 distinct paths")]
+    for key, label in mem:
+        if "mem." + key in res:
+            kb = int(res["mem." + key][0])
+            row("  peak backend private memory, %s" % label, "%.1f MB" % (kb / 1024.0), "", "",
+                "<= 64 MB" if key in ("one", "million") else "",
+                verdict(kb <= 65536) if key in ("one", "million") else "")
+
+
+def others_row(res, phase):
+    """The CPU share other processes took during a phase, as a row."""
+    if "others." + phase in res:
+        share = float(res["others." + phase][0])
+        row("  CPU taken by other processes during this phase", "%.1f%%" % share)
+        OTHERS.append(share)
+
+
+def delivery(res):
+    """Delivery throughput, the redis-benchmark ceiling, latency, queue size."""
+    others_row(res, "bulk")
+    if "drain" in res:
+        paths, secs, delivered = res["drain"]
+        rate = int(paths) / float(secs)
+        row("delivery, one worker, %s paths queue -> Redis" % paths, "%.0f paths/s" % rate,
+            "", "", ">= 200000", verdict(rate >= 200000))
+    if "redis.del" in res:
+        row("  redis-benchmark -P 100 DEL (ceiling)", "%.0f DEL/s" % float(res["redis.del"][0]))
+    if "lat.summary" in res:
+        n, p50, p99, mx = res["lat.summary"]
+        what = "commit -> DEL at %s tps (asked %s), %s samples" % (
+            "%.0f" % float(res["lat.tps"][0]), res["lat.rate"][0], n)
+        row(what + ", p50", "%s ms" % p50, "", "", "<= 2 ms", verdict(float(p50) <= 2))
+        row("  p99", "%s ms" % p99, "", "", "<= 20 ms", verdict(float(p99) <= 20))
+        row("  max", "%s ms" % mx)
+        others_row(res, "latency")
+    if "queue.pgbench" in res:
+        peak, last = res["queue.pgbench"]
+        row("dumper.queue size, peak during the CPU-bound pgbench runs", "%.0f kB" % (int(peak) / 1024.0))
+    if "queue.after" in res:
+        peak, last = res["queue.after"]
+        row("  peak / end of the %s s latency run" % res["meta.lat_secs"][0],
+            "%.0f / %.0f kB" % (int(peak) / 1024.0, int(last) / 1024.0))
+
+
+def main():
+    """Print the header and the table."""
+    res = load(sys.argv[1])
+    meta = lambda k: " ".join(res.get("meta." + k, ["?"]))
+    print("dumper benchmark, %s, commit %s, PostgreSQL %s, Redis %s, %s CPUs" % (
+        meta("date"), meta("commit"), meta("postgres"), meta("redis"), meta("cpus")))
+    print("pgbench -c 4 -j 2 -M prepared, %s s per run, %s rounds interleaved, medians; "
+          "cpu = fsync, synchronous_commit, full_page_writes off; durable = defaults" % (
+              meta("secs"), meta("rounds")))
+    print()
+    for settings, workload in (("cpu", "update"), ("cpu", "insert"), ("cpu", "delete"),
+                               ("durable", "update")):
+        throughput(res, settings, workload)
+    bulk(res)
+    delivery(res)
+    head = ("measurement", "value", "ratio", "min-max", "target", "")
+    widths = [max(len(r[i]) for r in ROWS + [head]) for i in range(6)]
+    fmt = "%%-%ds  %%%ds  %%%ds  %%%ds  %%-%ds  %%s" % tuple(widths[:5])
+    print((fmt % head).rstrip())
+    print(fmt % (tuple("-" * w for w in widths[:5]) + ("------",)))
+    for r in ROWS:
+        print((fmt % r).rstrip())
+    if OTHERS and max(OTHERS) >= 5:
+        print("\nwarning: other processes took up to %.0f%% of the CPU during a phase; "
+              "figures are skewed by it, re-run on a quiet machine" % max(OTHERS))
+
+
+if __name__ == "__main__":
+    main()

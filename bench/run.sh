@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# bench/run.sh: dumper's benchmark suite (`make bench`).  Measurement only.
+#
+# Stands up a throwaway PostgreSQL 15 (dumper's worker running) and Redis,
+# measures everything of SPEC §6 in one run on this machine, and prints one
+# table of ratios with the targets next to them: stdout gets the table only
+# (also written to bench/results/latest.txt), stderr the progress.
+#
+#   1. pgbench UPDATE, INSERT, DELETE, CPU-bound settings, five variants
+#      interleaved (bench/pgbench.sh); dumper.queue's size sampled meanwhile
+#   2. commit -> DEL latency at half the max rate (bench/latency.sh)
+#   3. one UPDATE of 1,000,000 rows: time, backend memory; delivery
+#      throughput against redis-benchmark (bench/bulk.sh)
+#   4. pgbench UPDATE again under PostgreSQL's durable defaults
+#
+# Environment: BENCH_SECS (seconds per pgbench run, default 5),
+# BENCH_ROUNDS (default 5), BENCH_LAT_SECS (default 20); DUMPER_KEEP_TMP=1
+# keeps the servers' directory (logs, raw results) for a look afterwards.
+# About 11 minutes with the defaults on 2 cores.
+set -euo pipefail
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$BENCH_DIR/.." && pwd)
+# shellcheck source=test/lib.sh
+source "$repo/test/lib.sh"
+# shellcheck source=bench/lib.sh
+source "$BENCH_DIR/lib.sh"
+# shellcheck source=bench/pgbench.sh
+source "$BENCH_DIR/pgbench.sh"
+# shellcheck source=bench/latency.sh
+source "$BENCH_DIR/latency.sh"
+# shellcheck source=bench/bulk.sh
+source "$BENCH_DIR/bulk.sh"
+
+BENCH_SECS=${BENCH_SECS:-5}
+BENCH_ROUNDS=${BENCH_ROUNDS:-5}
+BENCH_LAT_SECS=${BENCH_LAT_SECS:-20}
+
+bench_start "$repo"
+bench_put meta.secs "$BENCH_SECS"
+bench_put meta.rounds "$BENCH_ROUNDS"
+bench_put meta.lat_secs "$BENCH_LAT_SECS"
+bench_pgbench_scripts
+
+bench_log "phase 1: pgbench, CPU-bound settings, ${BENCH_SECS} s x ${BENCH_ROUNDS} rounds x 5 variants x 3 workloads"
+bench_settings cpu
+bench_bg "$DT_TMP/queue_size.err" "$BENCH_PY" "$BENCH_DIR/queue_size.py" "$DT_TMP/queue_pgbench"
+queue_sampler=$BENCH_BG_PID
+for workload in update insert delete; do
+	bench_pgbench_series cpu "$workload"
+done
+bench_bg_stop "$queue_sampler"
+bench_put queue.pgbench "$(cat "$DT_TMP/queue_pgbench")"
+
+bench_log "phase 2: commit -> DEL latency"
+max=$(sed -n 's/^tps\.cpu\.update\.templates\.[0-9]* //p' "$BENCH_RESULTS" | bench_median)
+mark=$(bench_mark)
+bench_latency_phase "$(awk -v m="$max" 'BEGIN {printf "%d", m / 2}')"
+bench_put others.latency "$(bench_others "$mark")"
+
+bench_log "phase 3: one UPDATE of 1,000,000 rows; delivery"
+mark=$(bench_mark)
+bench_bulk_time
+bench_bulk_memory_delivery
+bench_put others.bulk "$(bench_others "$mark")"
+
+bench_log "phase 4: pgbench UPDATE, durable settings"
+bench_settings durable
+bench_pgbench_series durable update
+
+mkdir -p "$BENCH_DIR/results"
+"$BENCH_PY" "$BENCH_DIR/report.py" "$BENCH_RESULTS" >"$BENCH_DIR/results/latest.txt"
+bench_log "done; table also in bench/results/latest.txt"
+cat "$BENCH_DIR/results/latest.txt"
