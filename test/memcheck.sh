@@ -59,8 +59,12 @@ if [ $# -gt 0 ]; then
 		fi
 	done
 else
-	mapfile -t regress < <(cd "$repo/test/sql" && ls -- *.sql | sed 's/\.sql$//' | LC_ALL=C sort)
-	mapfile -t iso < <(cd "$repo/test/specs" && ls -- *.spec 2>/dev/null | sed 's/\.spec$//' | LC_ALL=C sort)
+	for f in "$repo"/test/sql/*.sql; do
+		[ ! -e "$f" ] || { f=${f##*/}; regress+=("${f%.sql}"); }
+	done
+	for f in "$repo"/test/specs/*.spec; do
+		[ ! -e "$f" ] || { f=${f##*/}; iso+=("${f%.spec}"); }
+	done
 fi
 
 if [ $installed -eq 0 ]; then
