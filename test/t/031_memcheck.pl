@@ -15,8 +15,8 @@ my $status = $? >> 8;
 note($out);
 
 my @stages = $out =~ /^==> (\w+) under valgrind:/mg;
-my ($procs, $errors, $mine) =
-  $out =~ /^valgrind: (\d+) processes, (\d+) errors, (\d+) in dumper's code$/m;
+my ($procs, $errors, $mine, $suppressed) = $out =~
+  /^valgrind: (\d+) processes, (\d+) errors, (\d+) in dumper's code \((\d+) suppressed/m;
 my ($secs) = $out =~ /^memcheck: .*, (\d+) s under valgrind$/m;
 
 is_deeply(\@stages, [ 'regress', 'isolation' ],
@@ -25,9 +25,9 @@ unlike($out, qr/^test \S+\s+\.\.\. FAILED/m, 'every test passes under valgrind')
 ok(defined $procs && $procs > 0, 'valgrind logged the server processes');
 is($mine, 0, "no valgrind error in dumper's code");
 is($status, 0, 'test/memcheck.sh exits with status 0');
-diag(sprintf('valgrind: %s server processes, %s errors (suppressed: '
-	  . 'PostgreSQL\'s own, test/valgrind.supp), %s in dumper\'s code; %s s',
-	$procs // '?', $errors // '?', $mine // '?', $secs // '?'));
+diag(sprintf('valgrind: %s server processes, %s errors, %s in dumper\'s code; '
+	  . '%s of PostgreSQL\'s own suppressed (test/valgrind.supp); %s s',
+	$procs // '?', $errors // '?', $mine // '?', $suppressed // '?', $secs // '?'));
 if (!$ok || ($mine // 1) > 0)
 {
 	# The errors, printed whole by test/memcheck.sh, and the diffs.
