@@ -10,42 +10,50 @@ writeback work for everyone, us included), is another engineer's test run,
 a cron job, another VM: a run that shared the CPUs has lower tps for
 reasons that have nothing to do with the variant.
 
-Usage: cpu_mark.py POSTMASTER_PID REDIS_PID SHELL_PID [MARK]
-Without MARK prints a mark "wall busy ours" (seconds, ticks, ticks; "ours"
-includes kernel threads); with
-the MARK of an earlier call prints the others' share of the machine since
-then, in percent of all CPUs.
+Kernel threads are reaped by nobody, so their time is taken per thread:
+the growth of those alive at both marks, all the time of those born since;
+one that ended in between is left out (it would otherwise take its whole
+history with it), which can only overstate the others a little.
+
+Usage: cpu_mark.py POSTMASTER_PID REDIS_PID SHELL_PID start FILE
+       cpu_mark.py POSTMASTER_PID REDIS_PID SHELL_PID since FILE
+"start" saves a mark in FILE; "since" prints the others' share of the
+machine since that mark, in percent of all CPUs.
 """
+import json
 import os
 import sys
 import time
 
 
+def stat_fields(pid):
+    """Fields of /proc/<pid>/stat after the command name (field 3 first)."""
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
 def proc_ticks(pid, children=False):
     """utime+stime (with reaped children's cutime+cstime if asked) of a pid."""
     try:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
+        f = stat_fields(pid)
     except OSError:
         return 0
-    # fields[0] is the state (field 3); utime is field 14
-    t = int(fields[11]) + int(fields[12])
+    t = int(f[11]) + int(f[12])
     if children:
-        t += int(fields[13]) + int(fields[14])
+        t += int(f[13]) + int(f[14])
     return t
 
 
-def children_of(*ppids):
-    """Pids whose parent is one of ppids."""
-    out = []
+def processes():
+    """{pid: (ppid, starttime, utime+stime)} of every process."""
+    out = {}
     for name in os.listdir("/proc"):
         if name.isdigit():
             try:
-                with open("/proc/%s/stat" % name) as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) in ppids:
-                        out.append(int(name))
+                f = stat_fields(int(name))
             except OSError:
-                pass
+                continue
+            out[int(name)] = (int(f[1]), f[19], int(f[11]) + int(f[12]))
     return out
 
 
@@ -57,21 +65,32 @@ def busy_ticks():
     return v[0] + v[1] + v[2] + v[5] + v[6] + v[7]
 
 
+def mark(pm, redis, shell):
+    """The current counters: wall, busy, ours (kernel threads apart)."""
+    procs = processes()
+    ours = proc_ticks(pm, True) + proc_ticks(redis) + proc_ticks(shell, True)
+    ours += sum(t for pp, _, t in procs.values() if pp == pm)
+    kthreads = {str(p): [st, t] for p, (pp, st, t) in procs.items() if pp == 2 or p == 2}
+    return {"wall": time.monotonic(), "busy": busy_ticks(), "ours": ours, "kthreads": kthreads}
+
+
 def main():
-    """Print a mark, or the others' share since a mark."""
+    """Save a mark, or print the others' share since one."""
     pm, redis, shell = (int(a) for a in sys.argv[1:4])
-    ours = proc_ticks(pm, True) + sum(proc_ticks(c) for c in children_of(pm))
-    ours += proc_ticks(redis) + proc_ticks(shell, True)
-    # kernel threads: kthreadd (pid 2) and its children
-    ours += proc_ticks(2) + sum(proc_ticks(k) for k in children_of(2))
-    now = (time.monotonic(), busy_ticks(), ours)
-    if len(sys.argv) < 5:
-        print("%.3f %d %d" % now)
+    action, path = sys.argv[4], sys.argv[5]
+    now = mark(pm, redis, shell)
+    if action == "start":
+        with open(path, "w") as f:
+            json.dump(now, f)
         return
-    wall0, busy0, ours0 = sys.argv[4].split()
-    hz = os.sysconf("SC_CLK_TCK")
-    capacity = (now[0] - float(wall0)) * hz * os.cpu_count()
-    others = (now[1] - int(busy0)) - (now[2] - int(ours0))
+    with open(path) as f:
+        then = json.load(f)
+    kernel = 0
+    for p, (st, t) in now["kthreads"].items():
+        old = then["kthreads"].get(p)
+        kernel += t - old[1] if old and old[0] == st else t
+    capacity = (now["wall"] - then["wall"]) * os.sysconf("SC_CLK_TCK") * os.cpu_count()
+    others = (now["busy"] - then["busy"]) - (now["ours"] - then["ours"]) - kernel
     print("%.1f" % max(0.0, 100.0 * others / capacity))
 
 

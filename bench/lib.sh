@@ -97,16 +97,21 @@ bench_wait_drained() {
 	dt_poll 120 bench__drained || { dt_err "dumper.queue not drained after 120 s"; return 1; }
 }
 
-# Print a CPU mark now (bench/cpu_mark.py).
+# Save a CPU mark named NAME (bench/cpu_mark.py).
 bench_mark() {
-	"$BENCH_PY" "$BENCH_DIR/cpu_mark.py" "$(head -1 "$DT_TMP/pgdata/postmaster.pid")" \
-		"$(cat "$DT_TMP/redis/redis.pid")" $$ "$@"
+	bench__cpu_mark start "$1"
 }
 
 # Print the percentage of the machine's CPU that processes outside the
-# benchmark used since MARK.
+# benchmark used since the mark NAME.
 bench_others() {
-	bench_mark "$1"
+	bench__cpu_mark since "$1"
+}
+
+# Run bench/cpu_mark.py: ACTION NAME.
+bench__cpu_mark() {
+	"$BENCH_PY" "$BENCH_DIR/cpu_mark.py" "$(head -1 "$DT_TMP/pgdata/postmaster.pid")" \
+		"$(cat "$DT_TMP/redis/redis.pid")" $$ "$1" "$DT_TMP/cpu_mark.$2"
 }
 
 # Start something in the background, as the current user; its pid is in

@@ -77,15 +77,15 @@ bench_pgbench_run() {
 
 # Interleaved rounds of the five variants for one workload under SETTINGS.
 bench_pgbench_series() {
-	local settings=$1 workload=$2 r i v tps n left line mark out others
+	local settings=$1 workload=$2 r i v tps n left line out others
 	for ((r = 1; r <= BENCH_ROUNDS; r++)); do
 		line=""
 		for ((i = 0; i < ${#BENCH_VARIANTS[@]}; i++)); do
 			v=${BENCH_VARIANTS[(r - 1 + i) % ${#BENCH_VARIANTS[@]}]}
 			bench_pgbench_prepare "$workload" "$v"
-			mark=$(bench_mark)
+			bench_mark run
 			out=$(bench_pgbench_run "$workload")
-			others=$(bench_others "$mark")
+			others=$(bench_others run)
 			read -r tps n <<<"$out"
 			if [ "$workload" = delete ]; then
 				left=$(bench_value 'SELECT count(*) FROM icecream_del')

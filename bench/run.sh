@@ -53,15 +53,15 @@ bench_put queue.pgbench "$(cat "$DT_TMP/queue_pgbench")"
 
 bench_log "phase 2: commit -> DEL latency"
 max=$(sed -n 's/^tps\.cpu\.update\.templates\.[0-9]* //p' "$BENCH_RESULTS" | bench_median)
-mark=$(bench_mark)
+bench_mark phase
 bench_latency_phase "$(awk -v m="$max" 'BEGIN {printf "%d", m / 2}')"
-bench_put others.latency "$(bench_others "$mark")"
+bench_put others.latency "$(bench_others phase)"
 
 bench_log "phase 3: one UPDATE of 1,000,000 rows; delivery"
-mark=$(bench_mark)
+bench_mark phase
 bench_bulk_time
 bench_bulk_memory_delivery
-bench_put others.bulk "$(bench_others "$mark")"
+bench_put others.bulk "$(bench_others phase)"
 
 bench_log "phase 4: pgbench UPDATE, durable settings"
 bench_settings durable
