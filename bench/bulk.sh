@@ -7,7 +7,7 @@
 # no trigger / SQL function / templates interleaved (rotated as in
 # bench/pgbench.sh), BENCH_ROUNDS rounds, after one untimed warm-up so that
 # every timed run finds the same table layout.  Before each: VACUUM, queue
-# drained, CHECKPOINT.
+# drained, CHECKPOINT, quiet CPUs (bench_wait_quiet).
 #
 # Memory (bench/backend_run.py --memory explains the figure): the same
 # UPDATE with no trigger, with a no-op PL/pgSQL AFTER ROW trigger (PostgreSQL
@@ -34,6 +34,7 @@ bench_bulk_prepare() {
 		bench_psql -c "SELECT bench_use('icecream_bulk', '$1')" >/dev/null
 	fi
 	bench_psql -c CHECKPOINT
+	bench_wait_quiet
 }
 
 # Time the 1,000,000-row UPDATE under the three variants, interleaved.

@@ -17,8 +17,11 @@ history with it), which can only overstate the others a little.
 
 Usage: cpu_mark.py POSTMASTER_PID REDIS_PID SHELL_PID start FILE
        cpu_mark.py POSTMASTER_PID REDIS_PID SHELL_PID since FILE
+       cpu_mark.py POSTMASTER_PID REDIS_PID SHELL_PID quiet SECONDS
 "start" saves a mark in FILE; "since" prints the others' share of the
-machine since that mark, in percent of all CPUs.
+machine since that mark, in percent of all CPUs; "quiet" waits, at most
+SECONDS, until the others took under 5 % during 0.3 s, and prints how long
+it waited.
 """
 import json
 import os
@@ -74,24 +77,37 @@ def mark(pm, redis, shell):
     return {"wall": time.monotonic(), "busy": busy_ticks(), "ours": ours, "kthreads": kthreads}
 
 
-def main():
-    """Save a mark, or print the others' share since one."""
-    pm, redis, shell = (int(a) for a in sys.argv[1:4])
-    action, path = sys.argv[4], sys.argv[5]
-    now = mark(pm, redis, shell)
-    if action == "start":
-        with open(path, "w") as f:
-            json.dump(now, f)
-        return
-    with open(path) as f:
-        then = json.load(f)
+def others_share(then, now):
+    """Percentage of all CPUs the others took between two marks."""
     kernel = 0
     for p, (st, t) in now["kthreads"].items():
         old = then["kthreads"].get(p)
         kernel += t - old[1] if old and old[0] == st else t
     capacity = (now["wall"] - then["wall"]) * os.sysconf("SC_CLK_TCK") * os.cpu_count()
     others = (now["busy"] - then["busy"]) - (now["ours"] - then["ours"]) - kernel
-    print("%.1f" % max(0.0, 100.0 * others / capacity))
+    return max(0.0, 100.0 * others / capacity)
+
+
+def main():
+    """Save a mark, print the others' share since one, or wait for quiet."""
+    pm, redis, shell = (int(a) for a in sys.argv[1:4])
+    action, arg = sys.argv[4], sys.argv[5]
+    now = mark(pm, redis, shell)
+    if action == "start":
+        with open(arg, "w") as f:
+            json.dump(now, f)
+    elif action == "since":
+        with open(arg) as f:
+            print("%.1f" % others_share(json.load(f), now))
+    else:
+        t0 = time.monotonic()
+        while True:
+            then = mark(pm, redis, shell)
+            time.sleep(0.3)
+            if (others_share(then, mark(pm, redis, shell)) < 5
+                    or time.monotonic() - t0 >= float(arg)):
+                break
+        print("%.1f" % (time.monotonic() - t0 - 0.3))
 
 
 if __name__ == "__main__":

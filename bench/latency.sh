@@ -25,6 +25,7 @@ SQL
 		ARRAY['/icecream/{slug}/', '/icecreams/', '/lat/{tag}/'])" \
 		-c 'VACUUM icecream_lat' -c CHECKPOINT >/dev/null
 	bench_wait_drained
+	bench_wait_quiet
 	bench_bg "$DT_TMP/monitor.log" redis-cli -h 127.0.0.1 -p "$BENCH_REDIS_PORT" monitor
 	mon=$BENCH_BG_PID
 	bench_bg "$DT_TMP/queue_size.err" "$BENCH_PY" "$BENCH_DIR/queue_size.py" "$DT_TMP/queue_after"

@@ -13,9 +13,10 @@
 # Every round runs the five variants of bench/setup.sql in turn, each round
 # starting one variant later (A B C D E, B C D E A, ...), so that with five
 # rounds each variant takes each position once; before each run the table
-# is vacuumed, the queue drained and a checkpoint taken.  Throughput on 2
-# cores swings +/-10 % from one second to the next, so short interleaved
-# runs and medians are the way to a usable ratio.  The worker delivers to
+# is vacuumed, the queue drained and a checkpoint taken, and the suite
+# waits for other processes to leave the CPUs (bench_wait_quiet).
+# Throughput on 2 cores swings +/-10 % from one second to the next, so
+# short interleaved runs and medians are the way to a usable ratio.  The worker delivers to
 # Redis during dumper's runs: its CPU is part of the cost.  The peers'
 # consumers are not run.
 # Result lines: "tps.<settings>.<workload>.<variant>.<round> tps" and
@@ -83,6 +84,7 @@ bench_pgbench_series() {
 		for ((i = 0; i < ${#BENCH_VARIANTS[@]}; i++)); do
 			v=${BENCH_VARIANTS[(r - 1 + i) % ${#BENCH_VARIANTS[@]}]}
 			bench_pgbench_prepare "$workload" "$v"
+			bench_wait_quiet
 			bench_mark run
 			out=$(bench_pgbench_run "$workload")
 			others=$(bench_others run)
