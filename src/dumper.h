@@ -17,6 +17,7 @@
 #include "postgres.h"
 
 #include "access/htup.h"
+#include "utils/array.h"
 #include "utils/relcache.h"
 
 /* Schema holding dumper's internal state (queue, registrations, trigger). */
@@ -46,6 +47,7 @@ extern bool dumper_enabled;
 /* pathset.c: the current transaction's de-duplicated set of paths */
 extern void dumper_pathset_init(void);
 extern void dumper_pathset_add(const char *path, int len);
+extern void dumper_pathset_add_array(ArrayType *paths);
 extern int	dumper_pathset_count(void);
 extern const char *dumper_pathset_get(int i);
 
@@ -75,6 +77,8 @@ extern char *dumper_qualified_operator(Oid opoid);
 
 /* registry.c: catalog helpers shared with other files */
 extern Oid	dumper_internal_owner(void);
+extern void dumper_execute_as_owner(const char *sql, int nargs, Oid *argtypes,
+									Datum *args, const char *nulls, int expected);
 extern void dumper_install_truncate_triggers(Oid relid, Oid funcoid);
 extern bool dumper_is_pure_join_table(Relation rel);
 extern List *dumper_fkey_list(Relation rel);

@@ -288,6 +288,29 @@ dumper_pathset_add(const char *path, int len)
 		pathset_spill();
 }
 
+/* Add every non-NULL element of a text[] to the transaction's set. */
+void
+dumper_pathset_add_array(ArrayType *paths)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+
+	deconstruct_array(paths, TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &nelems);
+	for (int i = 0; i < nelems; i++)
+	{
+		text	   *t;
+
+		if (nulls[i])
+			continue;
+		t = DatumGetTextPP(elems[i]);
+		dumper_pathset_add(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	}
+	pfree(elems);
+	pfree(nulls);
+}
+
 /* Number of distinct paths gathered so far by this transaction. */
 int
 dumper_pathset_count(void)
@@ -399,24 +422,9 @@ PG_FUNCTION_INFO_V1(dumper_invalidate);
 Datum
 dumper_invalidate(PG_FUNCTION_ARGS)
 {
-	ArrayType  *paths = PG_GETARG_ARRAYTYPE_P(0);
-	Datum	   *elems;
-	bool	   *nulls;
-	int			nelems;
-
 	/* The queue cannot be written on a standby: say so now, not at commit. */
 	PreventCommandDuringRecovery("dumper_invalidate()");
-	deconstruct_array(paths, TEXTOID, -1, false, TYPALIGN_INT,
-					  &elems, &nulls, &nelems);
-	for (int i = 0; i < nelems; i++)
-	{
-		text	   *t;
-
-		if (nulls[i])
-			continue;
-		t = DatumGetTextPP(elems[i]);
-		dumper_pathset_add(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-	}
+	dumper_pathset_add_array(PG_GETARG_ARRAYTYPE_P(0));
 	PG_RETURN_VOID();
 }
 

@@ -333,23 +333,7 @@ regcache_gather_expr(RegEntry *entry, HeapTuple tuple, TupleDesc desc)
 	if (!isnull)
 	{
 		if (entry->returns_array)
-		{
-			Datum	   *elems;
-			bool	   *nulls;
-			int			n;
-
-			deconstruct_array(DatumGetArrayTypeP(result), TEXTOID, -1, false,
-							  TYPALIGN_INT, &elems, &nulls, &n);
-			for (int i = 0; i < n; i++)
-			{
-				text	   *t;
-
-				if (nulls[i])
-					continue;
-				t = DatumGetTextPP(elems[i]);
-				dumper_pathset_add(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-			}
-		}
+			dumper_pathset_add_array(DatumGetArrayTypeP(result));
 		else
 		{
 			text	   *t = DatumGetTextPP(result);
@@ -529,16 +513,9 @@ dumper_regcache_gather(Relation rel, HeapTuple tuple)
 	entry = hash_search(regcache, &relid, HASH_ENTER, &found);
 	if (!found)
 	{
-		entry->valid = false;
-		entry->plan = NULL;
-		entry->expr = NULL;
-		entry->econtext = NULL;
-		entry->params = NULL;
-		entry->map = NULL;
-		entry->regdesc = NULL;
-		entry->ntemplates = 0;
-		entry->cxt = NULL;
-		entry->funcname[0] = '\0';
+		/* All zeros: not valid, nothing built, no context yet. */
+		memset((char *) entry + offsetof(RegEntry, valid), 0,
+			   sizeof(RegEntry) - offsetof(RegEntry, valid));
 		snprintf(entry->relname, sizeof(entry->relname), "%s",
 				 RelationGetRelationName(rel));
 	}
