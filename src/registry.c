@@ -105,12 +105,13 @@ registry_check_templates(Relation rel, ArrayType *array)
 }
 
 /*
- * Run an internal statement on the registration table as the extension's
- * owner, with a pinned search_path-free SQL text.
+ * Run an internal statement (schema-qualified SQL text, so that no
+ * search_path matters) on dumper's tables as the extension's owner, inside
+ * SPI; ereport unless SPI returns expected.
  */
-static void
-registry_execute(const char *sql, int nargs, Oid *argtypes, Datum *args,
-				 const char *nulls, int expected)
+void
+dumper_execute_as_owner(const char *sql, int nargs, Oid *argtypes, Datum *args,
+						const char *nulls, int expected)
 {
 	Oid			save_userid;
 	int			save_sec_context;
@@ -289,7 +290,7 @@ dumper_install_join(Oid relid, bool explicit)
 	args[1] = BoolGetDatum(explicit);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	registry_execute("INSERT INTO dumper.join_table (tbl, explicit)"
+	dumper_execute_as_owner("INSERT INTO dumper.join_table (tbl, explicit)"
 					 " VALUES ($1::pg_catalog.regclass, $2)"
 					 " ON CONFLICT ((tbl::pg_catalog.oid)) DO UPDATE"
 					 " SET explicit = dumper.join_table.explicit OR EXCLUDED.explicit",
@@ -437,7 +438,7 @@ registry_release_joins(Oid relid)
 			args[0] = ObjectIdGetDatum(joinid);
 			if (SPI_connect() != SPI_OK_CONNECT)
 				elog(ERROR, "SPI_connect failed");
-			registry_execute("DELETE FROM dumper.join_table"
+			dumper_execute_as_owner("DELETE FROM dumper.join_table"
 							 " WHERE tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
 							 " AND NOT explicit",
 							 1, argtypes, args, NULL, SPI_OK_DELETE);
@@ -639,10 +640,10 @@ dumper_register(PG_FUNCTION_ARGS)
 	nulls[1] = OidIsValid(funcoid) ? ' ' : 'n';
 	args[2] = PointerGetDatum(templates);
 	nulls[2] = templates ? ' ' : 'n';
-	registry_execute("DELETE FROM dumper.registration"
+	dumper_execute_as_owner("DELETE FROM dumper.registration"
 					 " WHERE tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
 					 1, argtypes, args, NULL, SPI_OK_DELETE);
-	registry_execute("INSERT INTO dumper.registration (tbl, paths, templates)"
+	dumper_execute_as_owner("INSERT INTO dumper.registration (tbl, paths, templates)"
 					 " VALUES ($1::pg_catalog.regclass, $2::pg_catalog.regprocedure, $3)",
 					 3, argtypes, args, nulls, SPI_OK_INSERT);
 	SPI_finish();
@@ -683,7 +684,7 @@ dumper_unregister(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	args[0] = ObjectIdGetDatum(relid);
-	registry_execute("DELETE FROM dumper.registration"
+	dumper_execute_as_owner("DELETE FROM dumper.registration"
 					 " WHERE tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
 					 1, argtypes, args, NULL, SPI_OK_DELETE);
 	if (SPI_processed == 0)

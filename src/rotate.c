@@ -114,29 +114,6 @@ rotate_copy_pending(Relation rel, List **kept)
 }
 
 /*
- * Truncate the queue as the extension's owner (TRUNCATE's privilege check
- * and its transactional new-file machinery, through SPI).
- */
-static void
-rotate_truncate(void)
-{
-	Oid			save_userid;
-	int			save_sec_context;
-	int			ret;
-
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(dumper_internal_owner(),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute("TRUNCATE dumper.queue", false, 0);
-	if (ret != SPI_OK_UTILITY)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec_context);
-}
-
-/*
  * See rotate.h.
  */
 DumperRotation
@@ -167,8 +144,13 @@ dumper_queue_maybe_rotate(void)
 	if (rotate_copy_pending(rel, &kept))
 	{
 		table_close(rel, NoLock);
+		/* TRUNCATE's transactional new file, as the extension's owner. */
 		PushActiveSnapshot(GetTransactionSnapshot());
-		rotate_truncate();
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		dumper_execute_as_owner("TRUNCATE dumper.queue", 0, NULL, NULL, NULL,
+								SPI_OK_UTILITY);
+		SPI_finish();
 		PopActiveSnapshot();
 		CommandCounterIncrement();
 
