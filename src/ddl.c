@@ -187,8 +187,12 @@ dumper_sync_table(PG_FUNCTION_ARGS)
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
 		PG_RETURN_VOID();
 
-	/* A partition detached from a registered table is covered no more. */
-	dumper_drop_stale_truncate_triggers();
+	/*
+	 * A partition detached from a registered table is covered no more
+	 * (DETACH is an ALTER TABLE of the partitioned table).
+	 */
+	if (relkind == RELKIND_PARTITIONED_TABLE)
+		dumper_drop_stale_truncate_triggers();
 
 	/* A partition (or a parent that got one attached) of a registered table. */
 	regrelid = dumper_registered_table(relid, &reg);
