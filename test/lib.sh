@@ -14,6 +14,8 @@
 #                            root (PostgreSQL refuses root), else ourselves
 #   dt_free_port VAR         a free TCP port on 127.0.0.1, stored in VAR
 #   dt_redis_start DIR PORT  a throwaway redis-server on 127.0.0.1:PORT
+#   dt_regress_conf FILE PORT [LINE...]
+#                            the pg_regress --temp-config for a Redis on PORT
 #   dt_pg_start DIR PORT [CONF-LINE...]
 #                            initdb + start a PostgreSQL 15 cluster on
 #                            127.0.0.1:PORT and a unix socket in $DT_TMP
@@ -222,6 +224,23 @@ dt_free_port() {
 # True when a redis-server answers PONG on 127.0.0.1:PORT.
 dt_redis_ping() {
 	[ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = PONG ]
+}
+
+# Write FILE, the --temp-config of the pg_regress and isolation suites:
+# dumper preloaded, delivering to the Redis on 127.0.0.1:PORT for database
+# postgres (the suites run in contrib_regression, so their queue is never
+# delivered behind their back), 2PC allowed; then any further lines.
+dt_regress_conf() {
+	local file=$1 port=$2 line
+	shift 2
+	{
+		echo "shared_preload_libraries = 'dumper'"
+		echo "dumper.redis_url = 'redis://127.0.0.1:$port/0'"
+		echo "dumper.database = 'postgres'"
+		echo "max_prepared_transactions = 10"
+		for line in "$@"; do echo "$line"; done
+	} >"$file" || { dt_err "cannot write $file"; return 1; }
+	dt_give "$file"
 }
 
 # Start a redis-server on 127.0.0.1:PORT with its files in DIR (created):

@@ -122,16 +122,8 @@ redis_port=""
 dt_free_port redis_port
 dt_redis_start "$DT_TMP/redis" "$redis_port"
 conf=$DT_TMP/regress.conf
-cat >"$conf" <<EOF
-shared_preload_libraries = 'dumper'
-dumper.redis_url = 'redis://127.0.0.1:$redis_port/0'
-dumper.database = 'postgres'
-max_prepared_transactions = 10
-# under valgrind: no JIT (LLVM is slow and noisy there), no huge pages
-jit = off
-huge_pages = off
-EOF
-dt_give "$conf"
+# Under valgrind: no JIT (LLVM is slow and noisy there), no huge pages.
+dt_regress_conf "$conf" "$redis_port" "jit = off" "huge_pages = off"
 
 # Run one pg_regress-like STAGE: DRIVER, OUTPUTDIR, then test names; the
 # exit status goes to rc when it is not 0.

@@ -196,13 +196,7 @@ if [ $((${#regress[@]} + ${#iso[@]})) -gt 0 ]; then
 	dt_free_port redis_port
 	dt_redis_start "$DT_TMP/redis" "$redis_port"
 	conf=$DT_TMP/regress.conf
-	cat >"$conf" <<EOF
-shared_preload_libraries = 'dumper'
-dumper.redis_url = 'redis://127.0.0.1:$redis_port/0'
-dumper.database = 'postgres'
-max_prepared_transactions = 10
-EOF
-	dt_give "$conf"
+	dt_regress_conf "$conf" "$redis_port"
 	if [ ${#regress[@]} -gt 0 ]; then
 		run_regress_stage regress "$DT_PG_REGRESS" "$copy" "${regress[@]}"
 	fi
