@@ -4,17 +4,20 @@
  *	  Claiming committed invalidations from the queue and sending them to
  *	  Redis: dumper_deliver() and the batch step shared with the worker.
  *
- * A batch claims rows with SELECT ... FOR UPDATE SKIP LOCKED, so several
- * deliverers (the worker, sessions calling dumper_deliver) never claim the
- * same row and never wait for each other; it sends every distinct path of
- * the claimed rows once, pipelined; and only after Redis acknowledged every
- * command does it delete the rows, in the same transaction.  A failure
- * leaves the rows where they were: at least once, never lost.  The reader's
- * snapshot sees committed rows only, so a path is sent after its
- * transaction's commit is visible to every new reader.
+ * A batch claims rows by deleting them (heap_delete without waiting, which
+ * skips a row another deliverer has claimed), so several deliverers (the
+ * worker, sessions calling dumper_deliver) never claim the same row and
+ * never wait for each other; it sends every distinct path of the claimed
+ * rows once, pipelined; and the deletions commit only after Redis
+ * acknowledged every command.  A failure aborts the transaction, which puts
+ * the rows back: at least once, never lost.  The scan's snapshot sees
+ * committed rows only, so a path is sent after its transaction's commit is
+ * visible to every new reader.  The queue is accessed directly (heap scan,
+ * heap_delete): no SQL, no plan, one WAL record per claimed row.
  *
- * Privileges: the queue is read and written as the extension's owner;
- * EXECUTE on dumper_deliver() is what a role must be granted.
+ * Privileges: the queue has no trigger, rule or policy, so the direct access
+ * runs no one's code and checks no privilege: EXECUTE on dumper_deliver() is
+ * what a role must be granted.
  *
  * Memory: a batch allocates in a child context of the caller's, deleted at
  * its end.
@@ -23,13 +26,16 @@
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
-#include "storage/itemptr.h"
+#include "utils/snapmgr.h"
 
 #include "deliver.h"
 #include "dumper.h"
@@ -43,8 +49,46 @@ deliver_strcmp(const void *a, const void *b)
 }
 
 /*
- * The claim/send/delete step; see deliver.h.  Runs SPI as the extension's
- * owner.
+ * Append the paths of one claimed queue row to the batch's array.
+ */
+static void
+deliver_collect(HeapTuple tuple, TupleDesc tupdesc, const char ***paths,
+				int *npaths, int *maxpaths)
+{
+	bool		isnull;
+	Datum		value = heap_getattr(tuple, Anum_queue_paths, tupdesc, &isnull);
+	ArrayType  *array;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+
+	if (isnull)
+		return;
+	array = DatumGetArrayTypeP(value);
+	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &nelems);
+	if (*npaths + nelems > *maxpaths)
+	{
+		*maxpaths = Max(*maxpaths * 2, *npaths + nelems);
+		*paths = repalloc_huge(*paths, *maxpaths * sizeof(char *));
+	}
+	for (int i = 0; i < nelems; i++)
+		if (!nulls[i])
+			(*paths)[(*npaths)++] = TextDatumGetCString(elems[i]);
+}
+
+/*
+ * The claim/send step; see deliver.h.
+ *
+ * A row is claimed by deleting it: heap_delete without waiting fails on a
+ * row that another deliverer has deleted (committed or not), which is
+ * SKIP LOCKED without a separate row lock, so each claimed row costs one
+ * WAL record.  The scan runs under a fresh snapshot after a command counter
+ * increment, as an SPI statement would, so successive batches of one
+ * transaction see each other's deletions and, at READ COMMITTED, rows
+ * committed since.  The deletions become final only when the caller
+ * commits after Redis acknowledged; a failure returns -1 and the caller's
+ * abort puts the rows back.
  */
 int64
 dumper_deliver_batch(DumperRedis *redis, int max_paths, int64 *nrows,
@@ -52,89 +96,48 @@ dumper_deliver_batch(DumperRedis *redis, int max_paths, int64 *nrows,
 {
 	MemoryContext batch_cxt;
 	MemoryContext old_cxt;
-	Oid			save_userid;
-	int			save_sec_context;
-	Portal		portal;
-	SPIPlanPtr	plan;
+	Oid			relid;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tuple;
+	CommandId	cid;
 	const char **paths;
 	int			npaths = 0;
 	int			maxpaths = 256;
-	Datum	   *ctids;
-	int			nctids = 0;
-	int			maxctids = 64;
+	int64		claimed = 0;
 	int			ndistinct = 0;
 	int64		result;
 
 	*nrows = 0;
+	relid = dumper_queue_relid(false);
 	batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "dumper batch",
 									  ALLOCSET_DEFAULT_SIZES);
 	old_cxt = MemoryContextSwitchTo(batch_cxt);
 	paths = palloc(maxpaths * sizeof(char *));
-	ctids = palloc(maxctids * sizeof(Datum));
 
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(dumper_internal_owner(),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-
-	/* Claim rows until the batch holds max_paths paths or the queue is dry. */
-	plan = SPI_prepare("SELECT ctid, paths FROM dumper.queue FOR UPDATE SKIP LOCKED",
-					   0, NULL);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, false);
-	while (npaths < max_paths)
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	cid = GetCurrentCommandId(true);
+	rel = table_open(relid, RowExclusiveLock);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while (npaths < max_paths &&
+		   (tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
-		/*
-		 * Rows are locked as they are fetched: fetch one at a time, so that
-		 * no row beyond the batch is locked.  (A row locked but left unsent
-		 * would only be delayed, never lost.)
-		 */
-		SPI_cursor_fetch(portal, true, 1);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			HeapTuple	tuple = SPI_tuptable->vals[r];
-			TupleDesc	tupdesc = SPI_tuptable->tupdesc;
-			bool		isnull;
-			Datum		ctid = SPI_getbinval(tuple, tupdesc, 1, &isnull);
-			ArrayType  *array;
-			Datum	   *elems;
-			bool	   *nulls;
-			int			nelems;
+		TM_FailureData tmfd;
 
-			MemoryContextSwitchTo(batch_cxt);
-			if (nctids >= maxctids)
-			{
-				maxctids *= 2;
-				ctids = repalloc(ctids, maxctids * sizeof(Datum));
-			}
-			ctids[nctids] = PointerGetDatum(palloc(sizeof(ItemPointerData)));
-			ItemPointerCopy((ItemPointer) DatumGetPointer(ctid),
-							(ItemPointer) DatumGetPointer(ctids[nctids]));
-			nctids++;
-
-			array = DatumGetArrayTypeP(SPI_getbinval(tuple, tupdesc, 2, &isnull));
-			deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT,
-							  &elems, &nulls, &nelems);
-			if (npaths + nelems > maxpaths)
-			{
-				maxpaths = Max(maxpaths * 2, npaths + nelems);
-				paths = repalloc_huge(paths, maxpaths * sizeof(char *));
-			}
-			for (int i = 0; i < nelems; i++)
-				if (!nulls[i])
-					paths[npaths++] = TextDatumGetCString(elems[i]);
-		}
-		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+		if (heap_delete(rel, &tuple->t_self, cid, InvalidSnapshot,
+						false, &tmfd, false) != TM_Ok)
+			continue;			/* another deliverer has it */
+		claimed++;
+		deliver_collect(tuple, RelationGetDescr(rel), &paths, &npaths, &maxpaths);
 	}
-	SPI_cursor_close(portal);
-	MemoryContextSwitchTo(batch_cxt);
+	table_endscan(scan);
+	table_close(rel, NoLock);	/* keep the lock until commit */
+	PopActiveSnapshot();
 
-	*nrows = nctids;
-	if (nctids == 0)
+	*nrows = claimed;
+	if (claimed == 0)
 	{
 		result = 0;
 		goto done;
@@ -153,28 +156,10 @@ dumper_deliver_batch(DumperRedis *redis, int max_paths, int64 *nrows,
 		result = -1;
 		goto done;
 	}
-
-	/* Acknowledged: now the rows may go. */
-	{
-		Oid			argtypes[1] = {TIDARRAYOID};
-		Datum		args[1];
-		int			ret;
-
-		args[0] = PointerGetDatum(construct_array(ctids, nctids, TIDOID,
-												  sizeof(ItemPointerData), false,
-												  TYPALIGN_SHORT));
-		ret = SPI_execute_with_args("DELETE FROM dumper.queue"
-									" WHERE ctid OPERATOR(pg_catalog.=) ANY ($1)",
-									1, argtypes, args, NULL, false, 0);
-		if (ret != SPI_OK_DELETE)
-			elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-	}
 	result = ndistinct;
 	dumper_stats_delivered(ndistinct);
 
 done:
-	SPI_finish();
-	SetUserIdAndSecContext(save_userid, save_sec_context);
 	MemoryContextSwitchTo(old_cxt);
 	MemoryContextDelete(batch_cxt);
 	return result;

@@ -11,9 +11,8 @@
 #include "redis_client.h"
 
 /*
- * Claim up to about max_paths pending paths, send them, delete the claimed
- * rows.  Must run inside a transaction with an active snapshot; the caller
- * commits.  Returns the number of distinct paths sent (0: queue empty), or
+ * Claim (delete) queue rows holding up to about max_paths pending paths and
+ * send them.  Must run inside a transaction; the caller commits.  Returns the number of distinct paths sent (0: queue empty), or
  * -1 when Redis failed (err says why; nothing was deleted, and the caller
  * must abort the transaction to release the claimed rows).  *nrows is set
  * to the number of queue rows claimed.

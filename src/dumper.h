@@ -52,6 +52,12 @@ extern int	dumper_pathset_count(void);
 extern const char *dumper_pathset_get(int i);
 
 /* queue.c: the durable queue */
+/* Attribute numbers of dumper.queue (sql/dumper--1.0.sql). */
+#define Anum_queue_xid			1
+#define Anum_queue_enqueued_at	2
+#define Anum_queue_paths		3
+#define Natts_queue				3
+
 extern Oid	dumper_queue_relid(bool missing_ok);
 extern void dumper_queue_write(const char *const *paths, int npaths);
 

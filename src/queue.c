@@ -125,8 +125,8 @@ dumper_queue_write(const char *const *paths, int npaths)
 {
 	Oid			relid = dumper_queue_relid(true);
 	Relation	rel;
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
+	Datum		values[Natts_queue];
+	bool		nulls[Natts_queue] = {false, false, false};
 	int		   *lens;
 	int			first = 0;
 
@@ -138,8 +138,8 @@ dumper_queue_write(const char *const *paths, int npaths)
 		lens[i] = strlen(paths[i]);
 
 	rel = table_open(relid, RowExclusiveLock);
-	values[0] = FullTransactionIdGetDatum(GetTopFullTransactionId());
-	values[1] = TimestampTzGetDatum(GetCurrentTimestamp());
+	values[Anum_queue_xid - 1] = FullTransactionIdGetDatum(GetTopFullTransactionId());
+	values[Anum_queue_enqueued_at - 1] = TimestampTzGetDatum(GetCurrentTimestamp());
 
 	while (first < npaths)
 	{
@@ -154,7 +154,7 @@ dumper_queue_write(const char *const *paths, int npaths)
 			payload += INTALIGN(VARHDRSZ + lens[last++]);
 
 		array = queue_build_array(paths, lens, first, last);
-		values[2] = PointerGetDatum(array);
+		values[Anum_queue_paths - 1] = PointerGetDatum(array);
 		tuple = heap_form_tuple(RelationGetDescr(rel), values, nulls);
 		simple_heap_insert(rel, tuple);
 		heap_freetuple(tuple);
