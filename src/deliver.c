@@ -119,6 +119,7 @@ dumper_deliver_batch(DumperRedis *redis, int max_paths, int64 *nrows,
 	PushActiveSnapshot(GetTransactionSnapshot());
 	cid = GetCurrentCommandId(true);
 	rel = table_open(relid, RowExclusiveLock);
+	dumper_queue_check(rel);
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 	while (npaths < max_paths &&
 		   (tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)

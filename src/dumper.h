@@ -59,6 +59,7 @@ extern const char *dumper_pathset_get(int i);
 #define Natts_queue				3
 
 extern Oid	dumper_queue_relid(bool missing_ok);
+extern void dumper_queue_check(Relation rel);
 extern void dumper_queue_write(const char *const *paths, int npaths);
 
 /* A table's registration: a paths function or path templates. */

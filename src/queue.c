@@ -82,6 +82,37 @@ dumper_queue_relid(bool missing_ok)
 }
 
 /*
+ * Check that dumper.queue still has the columns that dumper_queue_write
+ * forms and deliver.c reads by position: (xid xid8, enqueued_at timestamptz,
+ * paths text[]), then only dropped columns.  A superuser may have altered
+ * the table; the direct heap access must not misread it.
+ */
+void
+dumper_queue_check(Relation rel)
+{
+	static const Oid types[Natts_queue] = {XID8OID, TIMESTAMPTZOID, TEXTARRAYOID};
+	TupleDesc	desc = RelationGetDescr(rel);
+	bool		ok = desc->natts >= Natts_queue;
+
+	for (int i = 0; ok && i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (i < Natts_queue)
+			ok = !att->attisdropped && att->atttypid == types[i];
+		else
+			ok = att->attisdropped;
+	}
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("dumper's queue table \"%s.queue\" has been altered",
+						DUMPER_SCHEMA),
+				 errdetail("Its columns must be xid xid8, enqueued_at timestamptz and paths text[], in this order."),
+				 errhint("Restore the table's definition; the queued rows are kept until then.")));
+}
+
+/*
  * Build a one-dimensional text[] of paths[first..last) directly, without
  * making a text datum per path.
  */
@@ -125,8 +156,8 @@ dumper_queue_write(const char *const *paths, int npaths)
 {
 	Oid			relid = dumper_queue_relid(true);
 	Relation	rel;
-	Datum		values[Natts_queue];
-	bool		nulls[Natts_queue] = {false, false, false};
+	Datum	   *values;
+	bool	   *nulls;
 	int		   *lens;
 	int			first = 0;
 
@@ -138,6 +169,14 @@ dumper_queue_write(const char *const *paths, int npaths)
 		lens[i] = strlen(paths[i]);
 
 	rel = table_open(relid, RowExclusiveLock);
+	dumper_queue_check(rel);
+	/* Dropped columns after the three, if any, are NULL. */
+	values = palloc0(RelationGetDescr(rel)->natts * sizeof(Datum));
+	nulls = palloc(RelationGetDescr(rel)->natts * sizeof(bool));
+	memset(nulls, true, RelationGetDescr(rel)->natts * sizeof(bool));
+	nulls[Anum_queue_xid - 1] = false;
+	nulls[Anum_queue_enqueued_at - 1] = false;
+	nulls[Anum_queue_paths - 1] = false;
 	values[Anum_queue_xid - 1] = FullTransactionIdGetDatum(GetTopFullTransactionId());
 	values[Anum_queue_enqueued_at - 1] = TimestampTzGetDatum(GetCurrentTimestamp());
 
@@ -163,5 +202,7 @@ dumper_queue_write(const char *const *paths, int npaths)
 	}
 
 	table_close(rel, NoLock);		/* keep the lock until commit */
+	pfree(values);
+	pfree(nulls);
 	pfree(lens);
 }

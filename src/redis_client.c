@@ -6,8 +6,8 @@
  * hiredis serves only as protocol encoder/decoder and socket owner: the
  * context is created non-blocking (redisConnectNonBlock,
  * redisConnectUnixNonBlock) and we do every wait ourselves with
- * WaitLatchOrSocket, so that the backend stays responsive to its latch,
- * to interrupts and to postmaster death.  redisGetReply and redisCommand
+ * a wait event set of our own, so that the backend stays responsive to
+ * interrupts and to postmaster death.  redisGetReply and redisCommand
  * are never used: in non-blocking mode they cannot wait.
  *
  * Rules of this file:
@@ -16,10 +16,14 @@
  *	  timeout_ms, nor than RC_WAIT_SLICE_MS (100 ms).  The one step we cannot
  *	  bound is the name lookup (getaddrinfo) inside redisConnectNonBlock,
  *	  which blocks; use an IP address or a unix socket where DNS may hang.
- *	- Interrupts: after every wake-up come ResetLatch(MyLatch) and
- *	  CHECK_FOR_INTERRUPTS(), so a query cancel or SIGTERM ends the call with
- *	  the usual ereport, and WL_EXIT_ON_PM_DEATH ends the process if the
- *	  postmaster dies.
+ *	- Interrupts: after every wake-up comes CHECK_FOR_INTERRUPTS(), so a
+ *	  query cancel or SIGTERM ends the call with the usual ereport at the
+ *	  latest when the wait slice ends, and WL_EXIT_ON_PM_DEATH ends the
+ *	  process if the postmaster dies.  The waits leave the latch out: a
+ *	  committing backend's wake-up of the worker during a round trip then
+ *	  finds no sleeper and costs it no system call, and the latch stays set
+ *	  for the worker's own next wait.  Each connection keeps one wait event
+ *	  set (socket and postmaster death), so a wait makes no epoll set.
  *	- What may ereport: only CHECK_FOR_INTERRUPTS, palloc running out of
  *	  memory, and the latch machinery itself.  Everything Redis or the
  *	  network does wrong is returned as false/NULL plus a one-line English
@@ -81,6 +85,8 @@
 struct DumperRedis
 {
 	redisContext *ctx;			/* non-blocking hiredis context */
+	WaitEventSet *wes;			/* ctx's socket and postmaster death, or NULL */
+	int			wes_events;		/* socket events wes waits for */
 	bool		usable;			/* false during a call and after a failure */
 	char		desc[RC_DESC_SIZE]; /* server, for messages; no credentials */
 };
@@ -135,25 +141,37 @@ rc_remaining_ms(const instr_time *start, int timeout_ms)
 }
 
 /*
- * Wait until fd is ready for events (WL_SOCKET_READABLE and/or
- * WL_SOCKET_WRITEABLE), the latch is set, or at most
- * min(remaining_ms, RC_WAIT_SLICE_MS) have passed.  Then reset the latch
- * and serve interrupts, which may ereport and so end the whole call.
- * Returns WaitLatchOrSocket's event mask.
+ * Wait until the connection's socket is ready for events
+ * (WL_SOCKET_READABLE and/or WL_SOCKET_WRITEABLE) or at most
+ * min(remaining_ms, RC_WAIT_SLICE_MS) have passed.  Then serve interrupts,
+ * which may ereport and so end the whole call.  Returns the socket's ready
+ * events, 0 on a timeout.  The wait event set is made at the first wait
+ * (in TopMemoryContext, freed by dumper_redis_close).
  */
 static int
-rc_wait(int fd, int events, int remaining_ms)
+rc_wait(DumperRedis *r, int events, int remaining_ms)
 {
-	int			rc;
+	WaitEvent	event;
+	int			ready = 0;
 
-	rc = WaitLatchOrSocket(MyLatch,
-						   WL_LATCH_SET | events | WL_TIMEOUT |
-						   WL_EXIT_ON_PM_DEATH,
-						   fd, Min(remaining_ms, RC_WAIT_SLICE_MS),
-						   PG_WAIT_EXTENSION);
-	ResetLatch(MyLatch);
+	if (r->wes == NULL)
+	{
+		r->wes = CreateWaitEventSet(TopMemoryContext, 2);
+		AddWaitEventToSet(r->wes, events, r->ctx->fd, NULL, NULL);
+		AddWaitEventToSet(r->wes, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET,
+						  NULL, NULL);
+		r->wes_events = events;
+	}
+	else if (r->wes_events != events)
+	{
+		ModifyWaitEvent(r->wes, 0, events, NULL);
+		r->wes_events = events;
+	}
+	if (WaitEventSetWait(r->wes, Min(remaining_ms, RC_WAIT_SLICE_MS),
+						 &event, 1, PG_WAIT_EXTENSION) == 1)
+		ready = event.events & events;
 	CHECK_FOR_INTERRUPTS();
-	return rc;
+	return ready;
 }
 
 /*
@@ -375,7 +393,7 @@ rc_exchange(DumperRedis *r, const RcCommandRun *runs, int nruns,
 						 r->desc, timeout_ms);
 			return false;
 		}
-		rc = rc_wait(c->fd,
+		rc = rc_wait(r,
 					 WL_SOCKET_READABLE | (flushed ? 0 : WL_SOCKET_WRITEABLE),
 					 remaining);
 		if ((rc & WL_SOCKET_READABLE) != 0 && redisBufferRead(c) != REDIS_OK)
@@ -407,7 +425,7 @@ rc_wait_connected(DumperRedis *r, const instr_time *start, int timeout_ms,
 						 r->desc, timeout_ms);
 			return false;
 		}
-		if ((rc_wait(fd, WL_SOCKET_WRITEABLE, remaining) &
+		if ((rc_wait(r, WL_SOCKET_WRITEABLE, remaining) &
 			 WL_SOCKET_WRITEABLE) != 0)
 			break;
 	}
@@ -722,6 +740,8 @@ dumper_redis_close(DumperRedis *r)
 {
 	if (r == NULL)
 		return;
+	if (r->wes != NULL)
+		FreeWaitEventSet(r->wes);
 	if (r->ctx != NULL)
 		redisFree(r->ctx);
 	free(r);
