@@ -49,6 +49,7 @@ bench_start() {
 	: >"$BENCH_RESULTS"
 	bench_log "building dumper"
 	dt_build_install "$repo" >"$DT_TMP/build.log" 2>&1 || { cat "$DT_TMP/build.log" >&2; return 1; }
+	dt_build_install "$repo/bench/noop" >>"$DT_TMP/build.log" 2>&1 || { cat "$DT_TMP/build.log" >&2; return 1; }
 	dt_free_port BENCH_REDIS_PORT
 	dt_free_port BENCH_PG_PORT
 	while [ "$BENCH_PG_PORT" = "$BENCH_REDIS_PORT" ]; do dt_free_port BENCH_PG_PORT; done

@@ -11,7 +11,8 @@
 #   2. commit -> DEL latency at half the max rate (bench/latency.sh)
 #   3. one UPDATE of 1,000,000 rows: time, backend memory; delivery
 #      throughput against redis-benchmark (bench/bulk.sh)
-#   4. pgbench UPDATE again under PostgreSQL's durable defaults
+#   4. pgbench UPDATE again under PostgreSQL's durable defaults, with a
+#      no-op C row trigger (bench/noop) as a sixth variant: the floor
 #
 # Environment: BENCH_SECS (seconds per pgbench run, default 5),
 # BENCH_ROUNDS (default 5), BENCH_LAT_SECS (default 20); DUMPER_KEEP_TMP=1
@@ -65,6 +66,8 @@ bench_put others.bulk "$(bench_others phase)"
 
 bench_log "phase 4: pgbench UPDATE, durable settings"
 bench_settings durable
+# With the floor of any row trigger (a no-op C trigger) measured alongside.
+BENCH_VARIANTS=(none sql templates cnoop notify queue)
 bench_pgbench_series durable update
 
 mkdir -p "$BENCH_DIR/results"

@@ -16,6 +16,8 @@
 --              a queue table (bench_path_queue, which nothing consumes)
 --   noop       a PL/pgSQL AFTER ROW trigger that does nothing (what any
 --              AFTER ROW trigger costs, e.g. PostgreSQL's event queue)
+--   cnoop      a C AFTER ROW trigger that does nothing (bench/noop): the
+--              floor of any row-trigger design, dumper's included
 
 CREATE EXTENSION dumper;
 
@@ -99,6 +101,10 @@ END $$;
 CREATE FUNCTION bench_noop_trigger() RETURNS trigger LANGUAGE plpgsql
     AS $$ BEGIN RETURN NULL; END $$;
 
+-- The no-op C AFTER ROW trigger (bench/noop, installed by bench_start).
+CREATE FUNCTION bench_c_noop_trigger() RETURNS trigger LANGUAGE c
+    AS 'bench_noop', 'bench_noop_trigger';
+
 -- Remove every variant from a table, then install one (see the header).
 CREATE FUNCTION bench_use(p_tbl regclass, p_variant text,
                           p_templates text[] DEFAULT ARRAY['/icecream/{slug}/', '/icecreams/'])
@@ -110,6 +116,7 @@ BEGIN
     EXECUTE format('DROP TRIGGER IF EXISTS bench_notify ON %s', p_tbl);
     EXECUTE format('DROP TRIGGER IF EXISTS bench_queue ON %s', p_tbl);
     EXECUTE format('DROP TRIGGER IF EXISTS bench_noop ON %s', p_tbl);
+    EXECUTE format('DROP TRIGGER IF EXISTS bench_cnoop ON %s', p_tbl);
     CASE p_variant
     WHEN 'none' THEN
         NULL;
@@ -123,6 +130,9 @@ BEGIN
     WHEN 'queue' THEN
         EXECUTE format('CREATE TRIGGER bench_queue AFTER INSERT OR UPDATE OR DELETE ON %s
                         FOR EACH ROW EXECUTE FUNCTION bench_queue_trigger()', p_tbl);
+    WHEN 'cnoop' THEN
+        EXECUTE format('CREATE TRIGGER bench_cnoop AFTER INSERT OR UPDATE OR DELETE ON %s
+                        FOR EACH ROW EXECUTE FUNCTION bench_c_noop_trigger()', p_tbl);
     WHEN 'noop' THEN
         EXECUTE format('CREATE TRIGGER bench_noop AFTER INSERT OR UPDATE OR DELETE ON %s
                         FOR EACH ROW EXECUTE FUNCTION bench_noop_trigger()', p_tbl);
