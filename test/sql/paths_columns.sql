@@ -4,6 +4,9 @@
 -- columns, partitions with another column order.  Each must give the paths
 -- a direct call gives.
 CREATE EXTENSION dumper;
+-- Tables of their own schema, dropped at the end: the suites share a database.
+CREATE SCHEMA paths_columns;
+SET search_path = paths_columns, public;
 
 -- Columns only, one of them after a dropped column, one NULL-able.
 CREATE TABLE doc (id int PRIMARY KEY, gone text, slug text, body text);
@@ -85,4 +88,8 @@ UPDATE sale SET slug = 'cap' WHERE id = 2;
 SELECT * FROM dumper_transaction_paths() ORDER BY 1;
 ROLLBACK;
 
+RESET search_path;
+SET client_min_messages = warning;
+DROP SCHEMA paths_columns CASCADE;
+RESET client_min_messages;
 DROP EXTENSION dumper CASCADE;
