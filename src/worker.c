@@ -104,9 +104,13 @@ worker_exit(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 	dumper_worker_detach();
 }
 
-/* A delivery failed: count it, log it, and back off before the next try. */
+/*
+ * A delivery failed: count it, log it, and back off before the next try.
+ * redis says whether Redis failed, or something else (an error raised in
+ * the pass, already logged with its context).
+ */
 static void
-worker_failed(const char *error)
+worker_failed(const char *error, bool redis)
 {
 	dumper_stats_failure(error);
 	worker_disconnect();
@@ -115,10 +119,16 @@ worker_failed(const char *error)
 	worker_retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 												  worker_backoff_ms);
 	dumper_stats_connection(DUMPER_CONN_BACKING_OFF);
-	ereport(LOG,
-			(errmsg("dumper worker could not deliver invalidations to Redis, retrying in %d ms",
-					worker_backoff_ms),
-			 errdetail("%s", error)));
+	if (redis)
+		ereport(LOG,
+				(errmsg("dumper worker could not deliver invalidations to Redis, retrying in %d ms",
+						worker_backoff_ms),
+				 errdetail("%s", error)));
+	else
+		ereport(LOG,
+				(errmsg("dumper worker could not deliver invalidations, retrying in %d ms",
+						worker_backoff_ms),
+				 errdetail("%s", error)));
 }
 
 /*
@@ -248,7 +258,7 @@ worker_pass(bool *extension_missing)
 				PopActiveSnapshot();
 				AbortCurrentTransaction();
 				pgstat_report_activity(STATE_IDLE, NULL);
-				worker_failed(err);
+				worker_failed(err, true);
 				return false;
 			}
 			if (worker_redis_url != NULL)
@@ -264,7 +274,7 @@ worker_pass(bool *extension_missing)
 		{
 			AbortCurrentTransaction();
 			pgstat_report_activity(STATE_IDLE, NULL);
-			worker_failed(err);
+			worker_failed(err, true);
 			return false;
 		}
 		CommitTransactionCommand();
@@ -333,7 +343,7 @@ dumper_worker_main(Datum main_arg pg_attribute_unused())
 		AbortCurrentTransaction();
 		pgstat_report_activity(STATE_IDLE, NULL);
 		RESUME_INTERRUPTS();
-		worker_failed(message);
+		worker_failed(message, false);
 	}
 	PG_exception_stack = &local_sigjmp_buf;
 
