@@ -12,7 +12,8 @@
  * once by the worker at start and cleared at exit, and setting a latch that
  * has meanwhile been taken by another process only causes a spurious wake-up
  * (the pattern walsender wake-ups use).  dumper_wake_worker runs in
- * XACT_EVENT_COMMIT and must not fail: it only reads and calls SetLatch.
+ * XACT_EVENT_COMMIT and must not fail: it only reads and calls SetLatch
+ * (not while the worker backs off after a failure).
  *
  *-------------------------------------------------------------------------
  */
@@ -138,7 +139,15 @@ dumper_wake_worker(void)
 	if (shared == NULL)
 		return;
 	latch = shared->worker_latch;
-	if (latch != NULL && shared->worker_dboid == MyDatabaseId)
+
+	/*
+	 * A worker backing off after a failure would only wake, see that its
+	 * back-off has not ended and sleep again: spare the writer the signal.
+	 * (Read without the lock: a stale value costs a spurious wake-up, or a
+	 * missed one that dumper.naptime covers.)
+	 */
+	if (latch != NULL && shared->worker_dboid == MyDatabaseId &&
+		shared->connection != DUMPER_CONN_BACKING_OFF)
 		SetLatch(latch);
 }
 
