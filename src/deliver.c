@@ -32,6 +32,7 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
+#include "tcop/utility.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -182,6 +183,9 @@ dumper_deliver(PG_FUNCTION_ARGS)
 	char		err[512];
 	DumperRedis *volatile redis = NULL;
 
+	/* Claiming deletes queue rows, which the heap access does not check. */
+	PreventCommandDuringRecovery("dumper_deliver()");
+	PreventCommandIfReadOnly("dumper_deliver()");
 	if (limit < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

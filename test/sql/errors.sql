@@ -142,6 +142,10 @@ RESET dumper.redis_url;
 
 -- Bad arguments of dumper_deliver.
 SELECT pg_temp.err($$SELECT dumper_deliver(-1)$$);
+-- It deletes what it delivers: not in a read-only transaction.
+BEGIN READ ONLY;
+SELECT pg_temp.err($$SELECT dumper_deliver()$$);
+ROLLBACK;
 
 -- Redis unreachable: a clear error, and every row stays queued.
 SELECT dumper_invalidate('/kept/');
