@@ -21,7 +21,9 @@
 # consumers are not run.
 # Result lines: "tps.<settings>.<workload>.<variant>.<round> tps" and
 # "others.<...>.<round> percent": the CPU share other processes on the
-# machine took during that run (bench/cpu_mark.py).
+# machine took during that run (bench/cpu_mark.py); "deliv.<...>.<round>
+# worker_s redis_s transactions": CPU seconds dumper's worker and Redis used
+# during the run, for the cost of delivery per transaction.
 
 BENCH_VARIANTS=(none sql templates notify queue)
 BENCH_DEL_CAP=0                 # rows per client in icecream_del, set below
@@ -76,9 +78,35 @@ bench_pgbench_run() {
 		"$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")"
 }
 
+# CPU clock ticks used so far by dumper's worker and by Redis: "worker redis".
+bench__delivery_ticks() {
+	local pid
+	pid=$(bench_value 'SELECT coalesce(worker_pid, 0) FROM dumper_stats')
+	printf '%s %s\n' "$(bench__proc_ticks "$pid")" "$(bench__proc_ticks "$(cat "$DT_TMP/redis/redis.pid")")"
+}
+
+# utime + stime of a process, in clock ticks (0 when there is none).
+bench__proc_ticks() {
+	if [ "$1" -gt 0 ] && [ -r "/proc/$1/stat" ]; then
+		sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
+	else
+		echo 0
+	fi
+}
+
+# The growth between two bench__delivery_ticks outputs, in seconds: "worker redis".
+bench__ticks_since() {
+	local hz
+	hz=$(getconf CLK_TCK)
+	# shellcheck disable=SC2086  # two numbers each
+	set -- $1 $2
+	awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" -v hz="$hz" \
+		'BEGIN {printf "%.3f %.3f", (c - a) / hz, (d - b) / hz}'
+}
+
 # Interleaved rounds of the five variants for one workload under SETTINGS.
 bench_pgbench_series() {
-	local settings=$1 workload=$2 r i v tps n left line out others
+	local settings=$1 workload=$2 r i v tps n left line out others ticks0 ticks1
 	for ((r = 1; r <= BENCH_ROUNDS; r++)); do
 		line=""
 		for ((i = 0; i < ${#BENCH_VARIANTS[@]}; i++)); do
@@ -86,7 +114,9 @@ bench_pgbench_series() {
 			bench_pgbench_prepare "$workload" "$v"
 			bench_wait_quiet
 			bench_mark run
+			ticks0=$(bench__delivery_ticks)
 			out=$(bench_pgbench_run "$workload")
+			ticks1=$(bench__delivery_ticks)
 			others=$(bench_others run)
 			read -r tps n <<<"$out"
 			if [ "$workload" = delete ]; then
@@ -98,6 +128,7 @@ bench_pgbench_series() {
 			fi
 			bench_put "tps.$settings.$workload.$v.$r" "$tps"
 			bench_put "others.$settings.$workload.$v.$r" "$others"
+			bench_put "deliv.$settings.$workload.$v.$r" "$(bench__ticks_since "$ticks0" "$ticks1")" "$n"
 			line+=" $v ${tps%.*}"
 			[ "${others%.*}" -lt 5 ] || line+=" (others $others%)"
 		done

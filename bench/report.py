@@ -79,11 +79,28 @@ def throughput(res, settings, workload):
             ok = verdict(ratio[v] > peers and (minimum is None or ratio[v] >= minimum))
         row("%-7s %-6s %s" % (settings, workload.upper(), label),
             "%.0f tps" % statistics.median(tps[v]), "%.3f" % ratio[v], spread, target, ok)
+    for v, label in variants:
+        if v in ("sql", "templates"):
+            delivery_cpu(res, settings, workload, v, label)
     others = [float(res[k][0]) for k in res if k.startswith("others.%s.%s." % (settings, workload))]
     if others:
         row("  CPU taken by other processes, mean (max run)",
             "%.1f%% (%.0f%%)" % (statistics.mean(others), max(others)))
         OTHERS.extend(others)
+
+
+def delivery_cpu(res, settings, workload, variant, label):
+    """A row of the CPU dumper's worker and Redis used per transaction of a
+    variant's runs (medians of the per-run values)."""
+    prefix = "deliv.%s.%s.%s." % (settings, workload, variant)
+    runs = [[float(x) for x in res[k]] for k in res if k.startswith(prefix)]
+    runs = [r for r in runs if r[2] > 0]
+    if not runs:
+        return
+    worker = statistics.median(r[0] / r[2] * 1e6 for r in runs)
+    redis = statistics.median(r[1] / r[2] * 1e6 for r in runs)
+    row("  delivery CPU per transaction, worker + Redis (%s)" % label.split(", ")[1],
+        "%.1f + %.1f us" % (worker, redis))
 
 
 def bulk(res):

@@ -15,6 +15,22 @@
  * visible to every new reader.  The queue is accessed directly (heap scan,
  * heap_delete): no SQL, no plan, one WAL record per claimed row.
  *
+ * Where the worker's scan starts: under load the queue's heap is mostly
+ * rows already delivered, and scanning it whole for each batch was half the
+ * worker's CPU.  The worker scans from the lowest of (a) the scan hint, the
+ * first block any writer inserted into among those that committed since
+ * the worker last took it (shmem.c), taken before the batch's snapshot, and
+ * (b) the first block where its previous batch left a visible row behind:
+ * one it stopped before (max_paths) or one another deliverer was claiming
+ * (that claim may roll back).  No committed, unclaimed row is before the
+ * start: if its writer's hint was taken by this batch, this snapshot sees
+ * it; if by an earlier batch, that batch saw it too, and either claimed it
+ * (a claim rolled back by a failure is followed by a full scan) or left it
+ * behind; otherwise the hint is still to come, with a wake-up.  A writer
+ * that leaves no hint (COMMIT PREPARED, which runs in another transaction)
+ * is covered by the full scan the worker makes every dumper.naptime.
+ * Sessions calling dumper_deliver always scan the whole queue.
+ *
  * Privileges: the queue has no trigger, rule or policy, so the direct access
  * runs no one's code and checks no privilege: EXECUTE on dumper_deliver() is
  * what a role must be granted.
@@ -92,8 +108,8 @@ deliver_collect(HeapTuple tuple, TupleDesc tupdesc, const char ***paths,
  * abort puts the rows back.
  */
 int64
-dumper_deliver_batch(DumperRedis *redis, int max_paths, int64 *nrows,
-					 char *err, size_t errlen)
+dumper_deliver_batch(DumperRedis *redis, int max_paths, BlockNumber *scan_from,
+					 int64 *nrows, char *err, size_t errlen)
 {
 	MemoryContext batch_cxt;
 	MemoryContext old_cxt;
@@ -102,6 +118,9 @@ dumper_deliver_batch(DumperRedis *redis, int max_paths, int64 *nrows,
 	TableScanDesc scan;
 	HeapTuple	tuple;
 	CommandId	cid;
+	BlockNumber start = 0;
+	BlockNumber nblocks;
+	BlockNumber left_behind = InvalidBlockNumber;
 	const char **paths;
 	int			npaths = 0;
 	int			maxpaths = 256;
@@ -116,27 +135,60 @@ dumper_deliver_batch(DumperRedis *redis, int max_paths, int64 *nrows,
 	old_cxt = MemoryContextSwitchTo(batch_cxt);
 	paths = palloc(maxpaths * sizeof(char *));
 
+	/* The hint must be taken before the snapshot (see the header). */
+	if (scan_from != NULL)
+	{
+		Assert(!IsolationUsesXactSnapshot());
+		start = dumper_take_scan_hint();	/* not inside Min(): once */
+		start = Min(start, *scan_from);
+		*scan_from = InvalidBlockNumber;
+		if (start == InvalidBlockNumber)
+		{
+			result = 0;			/* nothing committed or left since */
+			goto done;
+		}
+	}
+
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	cid = GetCurrentCommandId(true);
 	rel = table_open(relid, RowExclusiveLock);
 	dumper_queue_check(rel);
-	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
-	while (npaths < max_paths &&
-		   (tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	/* Block order from the start, not a synchronized scan's. */
+	scan = table_beginscan_strat(rel, GetActiveSnapshot(), 0, NULL, true, false);
+	nblocks = ((HeapScanDesc) scan)->rs_nblocks;
+
+	/*
+	 * A start past the end is a block that VACUUM truncated away (empty, so
+	 * nothing pending was there): nothing to scan.
+	 */
+	heap_setscanlimits(scan, Min(start, nblocks), nblocks - Min(start, nblocks));
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
+		BlockNumber block = ItemPointerGetBlockNumber(&tuple->t_self);
 		TM_FailureData tmfd;
 
 		CHECK_FOR_INTERRUPTS();
+		if (npaths >= max_paths)
+		{
+			left_behind = Min(left_behind, block);	/* the rest is next */
+			break;
+		}
 		if (heap_delete(rel, &tuple->t_self, cid, InvalidSnapshot,
 						false, &tmfd, false) != TM_Ok)
-			continue;			/* another deliverer has it */
+		{
+			/* Another deliverer has it; look again until that one ends. */
+			left_behind = Min(left_behind, block);
+			continue;
+		}
 		claimed++;
 		deliver_collect(tuple, RelationGetDescr(rel), &paths, &npaths, &maxpaths);
 	}
 	table_endscan(scan);
 	table_close(rel, NoLock);	/* keep the lock until commit */
 	PopActiveSnapshot();
+	if (scan_from != NULL)
+		*scan_from = left_behind;
 
 	*nrows = claimed;
 	if (claimed == 0)
@@ -212,7 +264,7 @@ dumper_deliver(PG_FUNCTION_ARGS)
 			CHECK_FOR_INTERRUPTS();
 			n = dumper_deliver_batch(redis,
 									 (int) Min(limit - total, (int64) dumper_batch_size),
-									 &nrows, err, sizeof(err));
+									 NULL, &nrows, err, sizeof(err));
 			if (n < 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_CONNECTION_FAILURE),

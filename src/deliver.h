@@ -8,16 +8,26 @@
 #ifndef DUMPER_DELIVER_H
 #define DUMPER_DELIVER_H
 
+#include "storage/block.h"
+
 #include "redis_client.h"
 
 /*
  * Claim (delete) queue rows holding up to about max_paths pending paths and
- * send them.  Must run inside a transaction; the caller commits.  Returns the number of distinct paths sent (0: queue empty), or
- * -1 when Redis failed (err says why; nothing was deleted, and the caller
- * must abort the transaction to release the claimed rows).  *nrows is set
- * to the number of queue rows claimed.
+ * send them.  Must run inside a transaction; the caller commits.  Returns
+ * the number of distinct paths sent (0: nothing to claim), or -1 when Redis
+ * failed (err says why; the caller must abort the transaction, which puts
+ * the claimed rows back).  *nrows is set to the number of queue rows
+ * claimed.
+ *
+ * scan_from: NULL scans the whole queue.  The worker passes where its
+ * previous batch left rows behind (0 after a failure, a rotation or when a
+ * full scan is due; InvalidBlockNumber for nothing) and gets back where
+ * the next batch must start at the latest; the scan also starts no later
+ * than the writers' hint (deliver.c).  The caller must be at READ COMMITTED.
  */
 extern int64 dumper_deliver_batch(DumperRedis *redis, int max_paths,
-								  int64 *nrows, char *err, size_t errlen);
+								  BlockNumber *scan_from, int64 *nrows,
+								  char *err, size_t errlen);
 
 #endif							/* DUMPER_DELIVER_H */

@@ -17,6 +17,7 @@
 #include "postgres.h"
 
 #include "access/htup.h"
+#include "storage/block.h"
 #include "utils/array.h"
 #include "utils/relcache.h"
 
@@ -61,6 +62,7 @@ extern const char *dumper_pathset_get(int i);
 extern Oid	dumper_queue_relid(bool missing_ok);
 extern void dumper_queue_check(Relation rel);
 extern void dumper_queue_write(const char *const *paths, int npaths);
+extern BlockNumber dumper_queue_take_first_block(void);
 
 /* A table's registration: a paths function or path templates. */
 typedef struct DumperRegistration
@@ -93,7 +95,7 @@ extern void dumper_drop_stale_truncate_triggers(void);
 extern void dumper_install_join(Oid relid, bool explicit);
 
 /* shmem.c: waking the background worker (a no-op without it) */
-extern void dumper_wake_worker(void);
+extern void dumper_wake_worker(BlockNumber first_block);
 
 /* worker.c */
 extern void dumper_worker_register(void);

@@ -386,9 +386,13 @@ pathset_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 			}
 			break;
 		case XACT_EVENT_COMMIT:
-			/* Too late to fail: only set a latch. */
-			if (pathset_wake)
-				dumper_wake_worker();
+			{
+				BlockNumber first_block = dumper_queue_take_first_block();
+
+				/* Too late to fail: only lower an atomic and set a latch. */
+				if (pathset_wake)
+					dumper_wake_worker(first_block);
+			}
 			pathset_wake = false;
 			pathset_reset();
 			break;
@@ -396,6 +400,7 @@ pathset_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 		case XACT_EVENT_PREPARE:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PARALLEL_ABORT:
+			(void) dumper_queue_take_first_block();
 			pathset_wake = false;
 			pathset_reset();
 			break;

@@ -16,6 +16,9 @@
  * DUMPER_MAX_PATH_LEN bytes), and the column's storage is PLAIN, so nothing is
  * ever TOASTed and no snapshot is needed at pre-commit.
  *
+ * The writer remembers the first block it inserted into, which the commit
+ * hands to the worker as where its next scan may start (shmem.c).
+ *
  * Errors: may ereport; it runs at pre-commit or pre-prepare, where an error
  * still aborts the transaction cleanly.
  *
@@ -41,6 +44,7 @@
 #define QUEUE_ROW_PAYLOAD	(MaxHeapTupleSize - 512)
 
 static Oid	queue_relid = InvalidOid;
+static BlockNumber queue_first_block = InvalidBlockNumber;	/* this xact's */
 static bool queue_callback_registered = false;
 
 /*
@@ -196,6 +200,8 @@ dumper_queue_write(const char *const *paths, int npaths)
 		values[Anum_queue_paths - 1] = PointerGetDatum(array);
 		tuple = heap_form_tuple(RelationGetDescr(rel), values, nulls);
 		simple_heap_insert(rel, tuple);
+		queue_first_block = Min(queue_first_block,
+								ItemPointerGetBlockNumber(&tuple->t_self));
 		heap_freetuple(tuple);
 		pfree(array);
 		first = last;
@@ -205,4 +211,18 @@ dumper_queue_write(const char *const *paths, int npaths)
 	pfree(values);
 	pfree(nulls);
 	pfree(lens);
+}
+
+/*
+ * The first block of dumper.queue the current transaction inserted into
+ * (InvalidBlockNumber: none), forgotten by the call; called at every end of
+ * transaction.
+ */
+BlockNumber
+dumper_queue_take_first_block(void)
+{
+	BlockNumber block = queue_first_block;
+
+	queue_first_block = InvalidBlockNumber;
+	return block;
 }

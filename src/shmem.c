@@ -12,8 +12,14 @@
  * once by the worker at start and cleared at exit, and setting a latch that
  * has meanwhile been taken by another process only causes a spurious wake-up
  * (the pattern walsender wake-ups use).  dumper_wake_worker runs in
- * XACT_EVENT_COMMIT and must not fail: it only reads and calls SetLatch
- * (not while the worker backs off after a failure).
+ * XACT_EVENT_COMMIT and must not fail: it only lowers an atomic, reads and
+ * calls SetLatch (not while the worker backs off after a failure).
+ *
+ * The scan hint: a committed writer lowers scan_from to the first block of
+ * dumper.queue it inserted into, after its commit is visible; the worker
+ * swaps it for InvalidBlockNumber before taking a batch's snapshot.  So a
+ * row committed before the swap is visible to that snapshot, and the block
+ * of one committed after it is in the next hint (deliver.c's rules).
  *
  *-------------------------------------------------------------------------
  */
@@ -22,6 +28,8 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "port/atomics.h"
+#include "storage/block.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
@@ -38,6 +46,8 @@ typedef struct DumperShared
 {
 	slock_t		mutex;
 	Latch	   *worker_latch;	/* NULL when no worker runs */
+	pg_atomic_uint32 scan_from; /* lowest block committed into since the
+								 * worker's last look, or InvalidBlockNumber */
 	Oid			worker_dboid;	/* database the worker serves */
 	pid_t		worker_pid;
 	DumperConnState connection;
@@ -77,6 +87,7 @@ dumper_shmem_startup(void)
 	{
 		memset(dumper_shared, 0, sizeof(DumperShared));
 		SpinLockInit(&dumper_shared->mutex);
+		pg_atomic_init_u32(&dumper_shared->scan_from, InvalidBlockNumber);
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -127,18 +138,28 @@ dumper_worker_detach(void)
 }
 
 /*
- * Wake the worker after a commit that queued paths in its database.  Runs in
- * XACT_EVENT_COMMIT: reads without locking and sets a latch, nothing else.
+ * Wake the worker after a commit that queued paths in its database, and
+ * tell it the first block of dumper.queue this transaction inserted into
+ * (InvalidBlockNumber: none, the rows had nowhere to go).  Runs in
+ * XACT_EVENT_COMMIT: lowers an atomic, reads without locking and sets a
+ * latch, nothing else.
  */
 void
-dumper_wake_worker(void)
+dumper_wake_worker(BlockNumber first_block)
 {
 	volatile DumperShared *shared = dumper_shared;
 	Latch	   *latch;
+	uint32		from;
 
-	if (shared == NULL)
+	if (shared == NULL || shared->worker_dboid != MyDatabaseId)
 		return;
-	latch = shared->worker_latch;
+
+	/* The hint may only go down until the worker takes it. */
+	from = pg_atomic_read_u32(&dumper_shared->scan_from);
+	while (first_block < from &&
+		   !pg_atomic_compare_exchange_u32(&dumper_shared->scan_from, &from,
+										   first_block))
+		;
 
 	/*
 	 * A worker backing off after a failure would only wake, see that its
@@ -146,9 +167,22 @@ dumper_wake_worker(void)
 	 * (Read without the lock: a stale value costs a spurious wake-up, or a
 	 * missed one that dumper.naptime covers.)
 	 */
-	if (latch != NULL && shared->worker_dboid == MyDatabaseId &&
-		shared->connection != DUMPER_CONN_BACKING_OFF)
+	latch = shared->worker_latch;
+	if (latch != NULL && shared->connection != DUMPER_CONN_BACKING_OFF)
 		SetLatch(latch);
+}
+
+/*
+ * The worker takes the scan hint: the lowest block committed into since it
+ * last took it (InvalidBlockNumber: none), and resets it.  Call it before
+ * taking the snapshot of the scan.  Without the segment, a full scan.
+ */
+BlockNumber
+dumper_take_scan_hint(void)
+{
+	if (dumper_shared == NULL)
+		return 0;
+	return pg_atomic_exchange_u32(&dumper_shared->scan_from, InvalidBlockNumber);
 }
 
 /* Count a delivered batch of paths. */

@@ -10,6 +10,7 @@
 
 #include "postgres.h"
 
+#include "storage/block.h"
 #include "storage/latch.h"
 
 /* What the worker's connection to Redis is doing, for dumper_stats. */
@@ -24,6 +25,7 @@ extern void dumper_shmem_init(void);
 extern bool dumper_shmem_available(void);
 extern void dumper_worker_attach(Latch *latch, Oid dboid);
 extern void dumper_worker_detach(void);
+extern BlockNumber dumper_take_scan_hint(void);
 extern void dumper_stats_delivered(int64 paths);
 extern void dumper_stats_failure(const char *error);
 extern void dumper_stats_connection(DumperConnState state);

@@ -23,6 +23,11 @@
  * that the postmaster restarts it there.  SIGTERM ends it within a second,
  * also while it waits for Redis (redis_client.c waits on the latch).
  *
+ * A batch scans dumper.queue from the block its writers' hint and the
+ * previous batch name (deliver.c), not from the start; the first batch
+ * after a failure or a rotation, and one every dumper.naptime, scan it
+ * whole.
+ *
  * Under load (a batch of several transactions), the worker pauses
  * dumper.batch_delay between batches, so that commits are delivered in
  * groups and most cost their backends no wake-up.  The queue's heap is then
@@ -58,6 +63,8 @@
 
 #define WORKER_BACKOFF_MIN_MS	1000
 #define WORKER_BACKOFF_MAX_MS	30000
+/* Look again this soon at rows another deliverer was claiming. */
+#define WORKER_LEFT_BEHIND_MS	100
 #define WORKER_ROTATE_INTERVAL_MS	100 /* how often rotation is considered */
 #define WORKER_ROTATE_BACKLOG_MS	1000	/* ... when too many rows were pending */
 
@@ -68,6 +75,8 @@ static char *worker_redis_url = NULL;	/* the URL worker_redis was opened with */
 static int	worker_backoff_ms = 0;	/* 0: not backing off */
 static TimestampTz worker_rotate_at = 0;	/* next look at the queue's size */
 static TimestampTz worker_retry_at = 0; /* 0: no back-off in progress */
+static BlockNumber worker_scan_from = 0;	/* see dumper_deliver_batch */
+static TimestampTz worker_full_scan_at = 0; /* next whole scan of the queue */
 
 /* Register the worker; from _PG_init while preloading. */
 void
@@ -114,6 +123,7 @@ worker_failed(const char *error, bool redis)
 {
 	dumper_stats_failure(error);
 	worker_disconnect();
+	worker_scan_from = 0;		/* the batch's rows are back */
 	worker_backoff_ms = (worker_backoff_ms == 0) ? WORKER_BACKOFF_MIN_MS :
 		Min(worker_backoff_ms * 2, WORKER_BACKOFF_MAX_MS);
 	worker_retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
@@ -189,6 +199,8 @@ worker_maybe_rotate(void)
 	result = dumper_queue_maybe_rotate();
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
+	if (result == DUMPER_ROTATE_DONE)
+		worker_scan_from = 0;	/* the pending rows moved to the new file */
 	if (result == DUMPER_ROTATE_LOCK_BUSY)
 		worker_rotate_at = 0;
 	else
@@ -267,8 +279,15 @@ worker_pass(bool *extension_missing)
 			dumper_stats_connection(DUMPER_CONN_CONNECTED);
 		}
 
-		n = dumper_deliver_batch(worker_redis, dumper_batch_size, &nrows,
-								 err, sizeof(err));
+		if (GetCurrentStatementStartTimestamp() >= worker_full_scan_at)
+		{
+			worker_scan_from = 0;
+			worker_full_scan_at =
+				TimestampTzPlusMilliseconds(GetCurrentStatementStartTimestamp(),
+											dumper_naptime);
+		}
+		n = dumper_deliver_batch(worker_redis, dumper_batch_size, &worker_scan_from,
+								 &nrows, err, sizeof(err));
 		PopActiveSnapshot();
 		if (n < 0)
 		{
@@ -314,6 +333,9 @@ dumper_worker_main(Datum main_arg pg_attribute_unused())
 	 * flush, which would compete with the writers' commits.
 	 */
 	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
+	/* Each batch's scan needs a snapshot of its own (deliver.c). */
+	SetConfigOption("default_transaction_isolation", "read committed",
+					PGC_SUSET, PGC_S_OVERRIDE);
 	dumper_worker_attach(&MyProc->procLatch, MyDatabaseId);
 	on_shmem_exit(worker_exit, (Datum) 0);
 	pgstat_report_appname("dumper worker");
@@ -359,16 +381,23 @@ dumper_worker_main(Datum main_arg pg_attribute_unused())
 			MemoryContextSwitchTo(pass_cxt);
 			(void) worker_pass(&extension_missing);
 			if (extension_missing)
+			{
 				worker_disconnect();
+				worker_scan_from = 0;	/* a new queue table may come */
+			}
 		}
 
 		/*
 		 * Sleep until a commit sets the latch, the poll interval passes, or
-		 * the back-off ends.  A commit's wake-up during a back-off is
-		 * consumed without retrying early; its paths wait in the queue.
+		 * the back-off ends; not long while another deliverer's claim kept
+		 * rows back (its rollback wakes no one).  A commit's wake-up during
+		 * a back-off is consumed without retrying early; its paths wait in
+		 * the queue.
 		 */
 		if (worker_retry_at != 0)
 			timeout = Max(1, (long) ((worker_retry_at - GetCurrentTimestamp()) / 1000));
+		else if (worker_scan_from != InvalidBlockNumber)
+			timeout = Min(dumper_naptime, WORKER_LEFT_BEHIND_MS);
 		else
 			timeout = dumper_naptime;
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

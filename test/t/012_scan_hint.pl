@@ -1,0 +1,127 @@
+# The worker's scan starts where writers committed and where it left rows
+# behind, not at the queue's first block (deliver.c).  With dumper.naptime
+# at an hour, no periodic full scan can hide a row that this misses: under
+# pgbench load, with VACUUM of the queue recording free space in its early
+# blocks (so that new rows land there), a small dumper.batch_size (scans
+# stop part-way) and sessions that claim rows with dumper_deliver() and
+# roll back, every committed path must still be delivered, promptly.  Then
+# the worker is made to scan while a session holds its claim on the only
+# pending row: after the session rolls back, the worker must look again
+# by itself (no commit wakes it).
+use strict;
+use warnings;
+use IPC::Run;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use DumperTest;
+
+my $seconds = $ENV{DUMPER_HINT_SECONDS} // 8;
+
+my $redis = DumperTest::Redis->start(dir => PostgreSQL::Test::Utils::tempdir());
+my $node = DumperTest::new_node('hint', redis => $redis, preload => 1,
+	extra => [ "dumper.naptime = '1h'", 'dumper.batch_size = 7',
+		"dumper.publish_channel = 'invalidated'", "log_statement = 'none'" ]);
+$node->start;
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION dumper;
+	CREATE TABLE item (id bigserial PRIMARY KEY, n int NOT NULL);
+	SELECT dumper_register('item', templates => ARRAY['/item/{id}/']);
+});
+
+my $published = PostgreSQL::Test::Utils::tempdir() . '/published';
+my $subscriber = IPC::Run::start(
+	[ 'redis-cli', '-h', '127.0.0.1', '-p', $redis->port, 'SUBSCRIBE', 'invalidated' ],
+	'<', \undef, '>', $published, '2>', \my $sub_err);
+ok(DumperTest::wait_for(sub { grep { /^1$/ } $redis->cmd('PUBSUB', 'NUMSUB', 'invalidated') }),
+	'the subscriber listens');
+
+# The worker's first batch scans the whole queue; every later one relies on
+# the hints until the hour has passed.
+$node->safe_psql('postgres', 'INSERT INTO item (n) VALUES (0)');
+ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM dumper_pending'),
+	'the first row is delivered');
+
+my $script = $node->basedir . '/insert.sql';
+append_to_file($script, "INSERT INTO item (n) VALUES (1);\n");
+my ($out, $err) = ('', '');
+my $pgbench = IPC::Run::start(
+	[ 'pgbench', '-n', '-c', '4', '-j', '2', '-T', $seconds,
+		'-f', $script, '-h', $node->host, '-p', $node->port, 'postgres' ],
+	'>', \$out, '2>', \$err);
+
+# Meanwhile: VACUUM the queue, and claim rows in a transaction that rolls
+# back (its DELs reach Redis; the rows go back to the queue).
+my ($vacuums, $rollbacks) = (0, 0);
+while ($pgbench->pumpable)
+{
+	$node->safe_psql('postgres', 'VACUUM dumper.queue');
+	$vacuums++;
+	$node->safe_psql('postgres', q{
+		BEGIN;
+		SELECT dumper_deliver(20);
+		SELECT pg_sleep(0.05);
+		ROLLBACK;
+	});
+	$rollbacks++;
+	$pgbench->pump_nb;
+}
+$pgbench->finish;
+my ($committed) = $out =~ /number of transactions actually processed: (\d+)/;
+ok(defined $committed && $committed > 0, 'pgbench committed transactions')
+  or diag($out . $err);
+diag("$committed inserts in $seconds s, $vacuums vacuums of the queue, "
+	  . "$rollbacks rolled-back dumper_deliver() calls");
+
+ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM dumper_pending'),
+	'every committed row is delivered without a periodic full scan');
+
+my $last = $node->safe_psql('postgres', 'SELECT max(id) FROM item');
+ok(DumperTest::wait_for(sub { slurp_file($published) =~ m{^/item/\Q$last\E/$}m },
+		timeout => 30),
+	'the last row\'s path was published');
+$subscriber->kill_kill;
+my %seen;
+$seen{$_} = 1 for grep { m{^/} } split /\n/, slurp_file($published);
+my @ids = split /\n/, $node->safe_psql('postgres', 'SELECT id FROM item ORDER BY id');
+my @missing = grep { !$seen{"/item/$_/"} } @ids;
+is(scalar(@missing), 0, 'every committed row\'s path was published')
+  or diag('missing, first ones: ' . join(' ', @missing[0 .. ($#missing < 9 ? $#missing : 9)]));
+
+# A row claimed by a session while the worker scans: stop the worker, queue
+# the row, claim it, let the worker look, roll the claim back.
+my $worker = $node->safe_psql('postgres', 'SELECT worker_pid FROM dumper_stats');
+ok($worker > 0, 'the worker runs');
+kill 'STOP', $worker;
+$redis->cmd('SET', 'dumper:/item/claimed/', 'stamp');
+$node->safe_psql('postgres', q{
+	BEGIN;
+	INSERT INTO item (n) VALUES (2);
+	SELECT dumper_invalidate('/item/claimed/');
+	COMMIT;
+});
+my $claimer = $node->background_psql('postgres');
+$claimer->query_safe('BEGIN');
+is($claimer->query_safe('SELECT dumper_deliver()'), '2',
+	'a session claims the pending row (two paths)');
+my $before = $node->safe_psql('postgres',
+	"SELECT state_change FROM pg_stat_activity WHERE pid = $worker");
+kill 'CONT', $worker;
+ok($node->poll_query_until('postgres', qq{
+		SELECT state = 'idle' AND state_change > '$before'
+		FROM pg_stat_activity WHERE pid = $worker}),
+	'the worker looked at the queue while the row was claimed');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM dumper_pending'), '2',
+	'the worker left the claimed row\'s two paths alone');
+$claimer->query_safe('ROLLBACK');
+$claimer->quit;
+$redis->cmd('SET', 'dumper:/item/claimed/', 'stamp');
+ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM dumper_pending'),
+	'the worker delivers the row the session gave back');
+is($redis->cmd('EXISTS', 'dumper:/item/claimed/'), '0', 'its key is deleted');
+
+my $failures = $node->safe_psql('postgres', 'SELECT failures FROM dumper_stats');
+is($failures, '0', 'the worker never failed');
+
+$node->stop;
+done_testing();
