@@ -26,9 +26,12 @@
  * start: if its writer's hint was taken by this batch, this snapshot sees
  * it; if by an earlier batch, that batch saw it too, and either claimed it
  * (a claim rolled back by a failure is followed by a full scan) or left it
- * behind; otherwise the hint is still to come, with a wake-up.  A writer
- * that leaves no hint (COMMIT PREPARED, which runs in another transaction)
- * is covered by the full scan the worker makes every dumper.naptime.
+ * behind; otherwise the hint is still to come, with a wake-up.  Block
+ * numbers hold only within one file of the table: when its relfilenode
+ * changed since the worker's last scan (rotation, VACUUM FULL, CLUSTER, a
+ * new extension), the scan is a full one.  A writer that leaves no hint
+ * (COMMIT PREPARED, which runs in another transaction) is covered by the
+ * full scan the worker makes every dumper.naptime.
  * Sessions calling dumper_deliver always scan the whole queue.
  *
  * Privileges: the queue has no trigger, rule or policy, so the direct access
@@ -57,6 +60,9 @@
 #include "deliver.h"
 #include "dumper.h"
 #include "shmem.h"
+
+/* The queue's file at the worker's last scan; block numbers hold in it. */
+static Oid	deliver_scanned_file = InvalidOid;
 
 /* qsort comparator of C strings. */
 static int
@@ -154,6 +160,11 @@ dumper_deliver_batch(DumperRedis *redis, int max_paths, BlockNumber *scan_from,
 	cid = GetCurrentCommandId(true);
 	rel = table_open(relid, RowExclusiveLock);
 	dumper_queue_check(rel);
+	if (scan_from != NULL && rel->rd_node.relNode != deliver_scanned_file)
+	{
+		start = 0;				/* a new file: block numbers changed */
+		deliver_scanned_file = rel->rd_node.relNode;
+	}
 	/* Block order from the start, not a synchronized scan's. */
 	scan = table_beginscan_strat(rel, GetActiveSnapshot(), 0, NULL, true, false);
 	nblocks = ((HeapScanDesc) scan)->rs_nblocks;

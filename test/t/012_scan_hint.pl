@@ -7,7 +7,11 @@
 # roll back, every committed path must still be delivered, promptly.  Then
 # the worker is made to scan while a session holds its claim on the only
 # pending row: after the session rolls back, the worker must look again
-# by itself (no commit wakes it).
+# by itself (no commit wakes it).  Last, VACUUM FULL moves a pending row
+# from the block its writer hinted to block 0 before the worker looks: the
+# worker must notice the table's new file and scan it whole.  (Autovacuum
+# is off so that, the queue's free space unrecorded, that row is written at
+# its end.)
 use strict;
 use warnings;
 use IPC::Run;
@@ -20,7 +24,7 @@ my $seconds = $ENV{DUMPER_HINT_SECONDS} // 8;
 
 my $redis = DumperTest::Redis->start(dir => PostgreSQL::Test::Utils::tempdir());
 my $node = DumperTest::new_node('hint', redis => $redis, preload => 1,
-	extra => [ "dumper.naptime = '1h'", 'dumper.batch_size = 7',
+	extra => [ "dumper.naptime = '1h'", 'dumper.batch_size = 7', 'autovacuum = off',
 		"dumper.publish_channel = 'invalidated'", "log_statement = 'none'" ]);
 $node->start;
 $node->safe_psql('postgres', q{
@@ -119,6 +123,31 @@ $redis->cmd('SET', 'dumper:/item/claimed/', 'stamp');
 ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM dumper_pending'),
 	'the worker delivers the row the session gave back');
 is($redis->cmd('EXISTS', 'dumper:/item/claimed/'), '0', 'its key is deleted');
+
+# A pending row moved by VACUUM FULL: start from a fresh file (no free
+# space recorded, so a new session writes into the last block), queue rows
+# with the worker stopped until the queue spans several blocks, let the
+# worker deliver them, stop it again, queue one more, rewrite the table.
+$node->safe_psql('postgres', 'VACUUM FULL dumper.queue');
+kill 'STOP', $worker;
+$node->safe_psql('postgres', "SELECT dumper_invalidate('/filler/$_/' || repeat('x', 200))")
+  for 1 .. 100;
+kill 'CONT', $worker;
+ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM dumper_pending'),
+	'the filler is delivered');
+kill 'STOP', $worker;
+$redis->cmd('SET', 'dumper:/item/moved/', 'stamp');
+$node->safe_psql('postgres', q{SELECT dumper_invalidate('/item/moved/')});
+my $block = $node->safe_psql('postgres',
+	q{SELECT (ctid::text::point)[0]::int FROM dumper.queue});
+cmp_ok($block, '>', 0, 'the pending row is past the first block');
+$node->safe_psql('postgres', 'VACUUM FULL dumper.queue');
+is($node->safe_psql('postgres', q{SELECT (ctid::text::point)[0]::int FROM dumper.queue}),
+	'0', 'VACUUM FULL moved it to the first block');
+kill 'CONT', $worker;
+ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM dumper_pending'),
+	'the worker finds the moved row in the new file');
+is($redis->cmd('EXISTS', 'dumper:/item/moved/'), '0', 'its key is deleted');
 
 my $failures = $node->safe_psql('postgres', 'SELECT failures FROM dumper_stats');
 is($failures, '0', 'the worker never failed');
