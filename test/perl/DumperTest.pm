@@ -110,6 +110,18 @@ is missed).  It reads Redis' protocol itself, so payloads are byte-exact.
   $sub->messages       every message so far, as [ $channel, $payload ] pairs
   $sub->stop           close the connection
 
+=item $redis->record($channel)
+
+redis-cli SUBSCRIBEd to the channel, writing what is published there to a
+file (fast enough for tens of thousands of messages a second, where the
+subscriber above is not).  Returns the IPC::Run harness (kill_kill it when
+done) and the file's path, once Redis counts the subscription.
+
+=item DumperTest::published_paths($file)
+
+The paths in a file written by $redis->record, as a hash reference
+path => 1.
+
 =back
 
 =cut
@@ -141,6 +153,14 @@ sub wait_for
 		return 0 if Time::HiRes::time() >= $deadline;
 		Time::HiRes::sleep($interval);
 	}
+}
+
+# The paths a $redis->record file holds, as { path => 1 }.
+sub published_paths
+{
+	my ($file) = @_;
+	return { map { $_ => 1 } grep { m{^/} }
+		  split /\n/, PostgreSQL::Test::Utils::slurp_file($file) };
 }
 
 # An initialized, not started node configured for dumper (see the POD).
@@ -266,6 +286,19 @@ sub subscribe
 {
 	my ($self, @channels) = @_;
 	return DumperTest::Redis::Subscriber->new($self->{port}, @channels);
+}
+
+sub record
+{
+	my ($self, $channel) = @_;
+	my $file = PostgreSQL::Test::Utils::tempdir() . "/published.$channel";
+	my $err  = '';
+	my $h    = IPC::Run::start(
+		[ 'redis-cli', '-h', '127.0.0.1', '-p', $self->{port}, 'SUBSCRIBE', $channel ],
+		'<', \undef, '>', $file, '2>', \$err);
+	$self->wait_for(sub { grep { /^1$/ } $self->cmd('PUBSUB', 'NUMSUB', $channel) })
+	  or croak "redis-cli did not subscribe to $channel: $err";
+	return ($h, $file);
 }
 
 END

@@ -5,7 +5,6 @@
 # against what Redis published on dumper.publish_channel; the queue drains.
 use strict;
 use warnings;
-use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -29,12 +28,7 @@ $node->safe_psql('postgres', q{
 
 # Everything Redis publishes, written to a file by redis-cli (fast enough
 # for tens of thousands of messages a second).
-my $published = PostgreSQL::Test::Utils::tempdir() . '/published';
-my $subscriber = IPC::Run::start(
-	[ 'redis-cli', '-h', '127.0.0.1', '-p', $redis->port, 'SUBSCRIBE', 'invalidated' ],
-	'<', \undef, '>', $published, '2>', \my $sub_err);
-ok(DumperTest::wait_for(sub { grep { /^1$/ } $redis->cmd('PUBSUB', 'NUMSUB', 'invalidated') }),
-	'the subscriber listens');
+my ($subscriber, $published) = $redis->record('invalidated');
 
 my $script = $node->basedir . '/load.sql';
 append_to_file($script, q{\set h random(1, 4)
@@ -66,13 +60,12 @@ ok(DumperTest::wait_for(sub {
 	}, timeout => 30),
 	'the last row\'s path was published');
 $subscriber->kill_kill;
-my %seen;
-$seen{$_} = 1 for grep { m{^/} } split /\n/, slurp_file($published);
-my @ids = split /\n/, $node->safe_psql('postgres', 'SELECT id FROM item ORDER BY id');
-my @missing = grep { !$seen{"/item/$_/"} } @ids;
+my $seen = DumperTest::published_paths($published);
+my @missing = grep { !$seen->{"/item/$_/"} }
+  split /\n/, $node->safe_psql('postgres', 'SELECT id FROM item ORDER BY id');
 is(scalar(@missing), 0, 'every committed row\'s path was delivered')
   or diag('missing, first ones: ' . join(' ', @missing[0 .. ($#missing < 9 ? $#missing : 9)]));
-ok($seen{'/items/'} && (grep { $seen{"/hot/$_/"} } 1 .. 4) == 4, 'and the hot paths');
+ok($seen->{'/items/'} && (grep { $seen->{"/hot/$_/"} } 1 .. 4) == 4, 'and the hot paths');
 my $stats = $node->safe_psql('postgres',
 	'SELECT paths_delivered, batches_delivered, failures FROM dumper_stats');
 my ($paths, $batches, $failures) = split /\|/, $stats;

@@ -33,12 +33,7 @@ $node->safe_psql('postgres', q{
 	SELECT dumper_register('item', templates => ARRAY['/item/{id}/']);
 });
 
-my $published = PostgreSQL::Test::Utils::tempdir() . '/published';
-my $subscriber = IPC::Run::start(
-	[ 'redis-cli', '-h', '127.0.0.1', '-p', $redis->port, 'SUBSCRIBE', 'invalidated' ],
-	'<', \undef, '>', $published, '2>', \my $sub_err);
-ok(DumperTest::wait_for(sub { grep { /^1$/ } $redis->cmd('PUBSUB', 'NUMSUB', 'invalidated') }),
-	'the subscriber listens');
+my ($subscriber, $published) = $redis->record('invalidated');
 
 # The worker's first batch scans the whole queue; every later one relies on
 # the hints until the hour has passed.
@@ -85,10 +80,9 @@ ok(DumperTest::wait_for(sub { slurp_file($published) =~ m{^/item/\Q$last\E/$}m }
 		timeout => 30),
 	'the last row\'s path was published');
 $subscriber->kill_kill;
-my %seen;
-$seen{$_} = 1 for grep { m{^/} } split /\n/, slurp_file($published);
-my @ids = split /\n/, $node->safe_psql('postgres', 'SELECT id FROM item ORDER BY id');
-my @missing = grep { !$seen{"/item/$_/"} } @ids;
+my $seen = DumperTest::published_paths($published);
+my @missing = grep { !$seen->{"/item/$_/"} }
+  split /\n/, $node->safe_psql('postgres', 'SELECT id FROM item ORDER BY id');
 is(scalar(@missing), 0, 'every committed row\'s path was published')
   or diag('missing, first ones: ' . join(' ', @missing[0 .. ($#missing < 9 ? $#missing : 9)]));
 
