@@ -72,6 +72,8 @@ typedef struct RegEntry
 	ExprContext *econtext;		/* where expr runs (per-row memory) */
 	ParamListInfo params;		/* $1: the row */
 	bool		returns_array;	/* expr returns text[] rather than text */
+	int			nelems;			/* > 0: expr is ARRAY[...], run as these */
+	ExprState **elems;			/* its elements, each a text path or NULL */
 	int			ntemplates;		/* path templates instead of a function */
 	DumperTemplate **templates; /* compiled against the registered row type */
 	FmgrInfo   *outfuncs;		/* output functions of its columns */
@@ -308,6 +310,25 @@ regcache_build_expr(RegEntry *entry, Oid funcoid, Oid rowtype)
 	entry->params->params[0].ptype = rowtype;
 	entry->params->params[0].pflags = 0;
 	entry->expr = ExecInitExprWithParams(planned, entry->params);
+
+	/*
+	 * The usual body, ARRAY['/a/' || $1.x, ...], is evaluated element by
+	 * element: the same paths (NULL elements skipped) without building the
+	 * array and taking it apart again for every row.
+	 */
+	entry->nelems = 0;
+	if (IsA(planned, ArrayExpr) && !((ArrayExpr *) planned)->multidims &&
+		((ArrayExpr *) planned)->element_typeid == TEXTOID &&
+		((ArrayExpr *) planned)->elements != NIL)
+	{
+		List	   *elements = ((ArrayExpr *) planned)->elements;
+		ListCell   *lc;
+
+		entry->elems = palloc(list_length(elements) * sizeof(ExprState *));
+		foreach(lc, elements)
+			entry->elems[entry->nelems++] =
+				ExecInitExprWithParams((Expr *) lfirst(lc), entry->params);
+	}
 	entry->econtext = CreateStandaloneExprContext();
 	entry->econtext->ecxt_param_list_info = entry->params;
 	entry->returns_array = (rettype == TEXTARRAYOID);
@@ -316,7 +337,8 @@ regcache_build_expr(RegEntry *entry, Oid funcoid, Oid rowtype)
 }
 
 /*
- * Evaluate entry->expr on the row value and add the paths it returns.
+ * Evaluate entry->expr (or its elements) on the row value and add the paths
+ * it returns.
  */
 static void
 regcache_gather_expr(RegEntry *entry, HeapTuple tuple, TupleDesc desc)
@@ -329,17 +351,21 @@ regcache_gather_expr(RegEntry *entry, HeapTuple tuple, TupleDesc desc)
 	oldcxt = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
 	entry->params->params[0].value = heap_copy_tuple_as_datum(tuple, desc);
 	entry->params->params[0].isnull = false;
-	result = ExecEvalExpr(entry->expr, econtext, &isnull);
-	if (!isnull)
+	for (int i = 0; i < Max(entry->nelems, 1); i++)
 	{
-		if (entry->returns_array)
-			dumper_pathset_add_array(DatumGetArrayTypeP(result));
-		else
-		{
-			text	   *t = DatumGetTextPP(result);
+		text	   *t;
 
-			dumper_pathset_add(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+		result = ExecEvalExpr(entry->nelems > 0 ? entry->elems[i] : entry->expr,
+							  econtext, &isnull);
+		if (isnull)
+			continue;
+		if (entry->nelems == 0 && entry->returns_array)
+		{
+			dumper_pathset_add_array(DatumGetArrayTypeP(result));
+			continue;
 		}
+		t = DatumGetTextPP(result);
+		dumper_pathset_add(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 	}
 	MemoryContextSwitchTo(oldcxt);
 	ResetExprContext(econtext);
@@ -370,6 +396,7 @@ regcache_build(RegEntry *entry, Relation rel)
 		FreeExprContext(entry->econtext, true);
 	entry->econtext = NULL;
 	entry->expr = NULL;
+	entry->nelems = 0;
 	entry->params = NULL;
 	entry->map = NULL;
 	entry->regdesc = NULL;
