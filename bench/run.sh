@@ -51,11 +51,8 @@ bench_settings cpu
 bench_bg "$DT_TMP/queue_size.err" "$BENCH_PY" "$BENCH_DIR/queue_size.py" "$DT_TMP/queue_pgbench"
 queue_sampler=$BENCH_BG_PID
 bench_pgbench_series cpu update
-rounds=$BENCH_ROUNDS
-BENCH_ROUNDS=$BENCH_MINOR_ROUNDS
-bench_pgbench_series cpu insert
-bench_pgbench_series cpu delete
-BENCH_ROUNDS=$rounds
+BENCH_ROUNDS=$BENCH_MINOR_ROUNDS bench_pgbench_series cpu insert
+BENCH_ROUNDS=$BENCH_MINOR_ROUNDS bench_pgbench_series cpu delete
 bench_bg_stop "$queue_sampler"
 bench_put queue.pgbench "$(cat "$DT_TMP/queue_pgbench")"
 

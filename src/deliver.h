@@ -21,8 +21,8 @@
  * claimed.
  *
  * scan_from: NULL scans the whole queue.  The worker passes where its
- * previous batch left rows behind (0 after a failure, a rotation or when a
- * full scan is due; InvalidBlockNumber for nothing) and gets back where
+ * previous batch left rows behind (0 after a failure or when a full scan
+ * is due; InvalidBlockNumber for nothing) and gets back where
  * the next batch must start at the latest; the scan also starts no later
  * than the writers' hint (deliver.c).  The caller must be at READ COMMITTED.
  */

@@ -68,12 +68,11 @@ typedef struct RegEntry
 	Oid			funcoid;		/* the paths function, or InvalidOid */
 	bool		read_only;		/* paths function is not VOLATILE */
 	SPIPlanPtr	plan;			/* kept plan calling a SETOF one, or NULL */
-	ExprState  *expr;			/* or its compiled call, or NULL */
-	ExprContext *econtext;		/* where expr runs (per-row memory) */
+	int			nexprs;			/* or its compiled call (0: none) ... */
+	ExprState **exprs;			/* ... or the elements of its ARRAY[...] */
+	ExprContext *econtext;		/* where exprs run (per-row memory) */
 	ParamListInfo params;		/* $1: the row */
-	bool		returns_array;	/* expr returns text[] rather than text */
-	int			nelems;			/* > 0: expr is ARRAY[...], run as these */
-	ExprState **elems;			/* its elements, each a text path or NULL */
+	bool		returns_array;	/* exprs return text[] rather than text */
 	int			ntemplates;		/* path templates instead of a function */
 	DumperTemplate **templates; /* compiled against the registered row type */
 	FmgrInfo   *outfuncs;		/* output functions of its columns */
@@ -283,8 +282,11 @@ dumper_gather_tuptable(void)
 
 /*
  * Compile the call "funcoid($1)" of a paths function returning text or
- * text[], $1 being a row of type rowtype, into entry->expr.
+ * text[], $1 being a row of type rowtype, into entry->exprs.
  * expression_planner inlines a simple SQL function and folds what it can.
+ * The usual body, ARRAY['/a/' || $1.x, ...], becomes one expression per
+ * element: the same paths (NULL elements skipped) without building the
+ * array and taking it apart again for every row.
  */
 static void
 regcache_build_expr(RegEntry *entry, Oid funcoid, Oid rowtype)
@@ -293,6 +295,8 @@ regcache_build_expr(RegEntry *entry, Oid funcoid, Oid rowtype)
 	Param	   *param = makeNode(Param);
 	FuncExpr   *call;
 	Expr	   *planned;
+	List	   *exprs;
+	ListCell   *lc;
 	MemoryContext oldcxt;
 
 	param->paramkind = PARAM_EXTERN;
@@ -309,36 +313,29 @@ regcache_build_expr(RegEntry *entry, Oid funcoid, Oid rowtype)
 	entry->params = makeParamList(1);
 	entry->params->params[0].ptype = rowtype;
 	entry->params->params[0].pflags = 0;
-	entry->expr = ExecInitExprWithParams(planned, entry->params);
-
-	/*
-	 * The usual body, ARRAY['/a/' || $1.x, ...], is evaluated element by
-	 * element: the same paths (NULL elements skipped) without building the
-	 * array and taking it apart again for every row.
-	 */
-	entry->nelems = 0;
+	entry->returns_array = (rettype == TEXTARRAYOID);
 	if (IsA(planned, ArrayExpr) && !((ArrayExpr *) planned)->multidims &&
 		((ArrayExpr *) planned)->element_typeid == TEXTOID &&
 		((ArrayExpr *) planned)->elements != NIL)
 	{
-		List	   *elements = ((ArrayExpr *) planned)->elements;
-		ListCell   *lc;
-
-		entry->elems = palloc(list_length(elements) * sizeof(ExprState *));
-		foreach(lc, elements)
-			entry->elems[entry->nelems++] =
-				ExecInitExprWithParams((Expr *) lfirst(lc), entry->params);
+		exprs = ((ArrayExpr *) planned)->elements;
+		entry->returns_array = false;
 	}
+	else
+		exprs = list_make1(planned);
+	entry->nexprs = 0;
+	entry->exprs = palloc(list_length(exprs) * sizeof(ExprState *));
+	foreach(lc, exprs)
+		entry->exprs[entry->nexprs++] =
+			ExecInitExprWithParams((Expr *) lfirst(lc), entry->params);
 	entry->econtext = CreateStandaloneExprContext();
 	entry->econtext->ecxt_param_list_info = entry->params;
-	entry->returns_array = (rettype == TEXTARRAYOID);
 	entry->read_only = (func_volatile(funcoid) != PROVOLATILE_VOLATILE);
 	MemoryContextSwitchTo(oldcxt);
 }
 
 /*
- * Evaluate entry->expr (or its elements) on the row value and add the paths
- * it returns.
+ * Evaluate entry->exprs on the row value and add the paths they return.
  */
 static void
 regcache_gather_expr(RegEntry *entry, HeapTuple tuple, TupleDesc desc)
@@ -351,21 +348,19 @@ regcache_gather_expr(RegEntry *entry, HeapTuple tuple, TupleDesc desc)
 	oldcxt = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
 	entry->params->params[0].value = heap_copy_tuple_as_datum(tuple, desc);
 	entry->params->params[0].isnull = false;
-	for (int i = 0; i < Max(entry->nelems, 1); i++)
+	for (int i = 0; i < entry->nexprs; i++)
 	{
-		text	   *t;
-
-		result = ExecEvalExpr(entry->nelems > 0 ? entry->elems[i] : entry->expr,
-							  econtext, &isnull);
+		result = ExecEvalExpr(entry->exprs[i], econtext, &isnull);
 		if (isnull)
 			continue;
-		if (entry->nelems == 0 && entry->returns_array)
-		{
+		if (entry->returns_array)
 			dumper_pathset_add_array(DatumGetArrayTypeP(result));
-			continue;
+		else
+		{
+			text	   *t = DatumGetTextPP(result);
+
+			dumper_pathset_add(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 		}
-		t = DatumGetTextPP(result);
-		dumper_pathset_add(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 	}
 	MemoryContextSwitchTo(oldcxt);
 	ResetExprContext(econtext);
@@ -395,8 +390,7 @@ regcache_build(RegEntry *entry, Relation rel)
 	if (entry->econtext != NULL)
 		FreeExprContext(entry->econtext, true);
 	entry->econtext = NULL;
-	entry->expr = NULL;
-	entry->nelems = 0;
+	entry->nexprs = 0;
 	entry->params = NULL;
 	entry->map = NULL;
 	entry->regdesc = NULL;
@@ -553,7 +547,7 @@ dumper_regcache_gather(Relation rel, HeapTuple tuple)
 	error_context_stack = &errcallback;
 
 	if (!entry->valid ||
-		(entry->plan == NULL && entry->expr == NULL && entry->ntemplates == 0))
+		(entry->plan == NULL && entry->nexprs == 0 && entry->ntemplates == 0))
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
@@ -564,7 +558,7 @@ dumper_regcache_gather(Relation rel, HeapTuple tuple)
 	/* The fast paths: templates and compiled calls need no SPI. */
 	if (entry->ntemplates > 0)
 		regcache_gather_templates(entry, rel, tuple);
-	else if (entry->expr != NULL)
+	else if (entry->nexprs > 0)
 	{
 		if (entry->regdesc == NULL)
 			regcache_gather_expr(entry, tuple, RelationGetDescr(rel));

@@ -25,8 +25,8 @@
  *
  * A batch scans dumper.queue from the block its writers' hint and the
  * previous batch name (deliver.c), not from the start; the first batch
- * after a failure or a rotation, and one every dumper.naptime, scan it
- * whole.
+ * after a failure, on a new file of the table (a rotation) and one every
+ * dumper.naptime scan it whole.
  *
  * Under load (a batch of several transactions), the worker pauses
  * dumper.batch_delay between batches, so that commits are delivered in
@@ -199,8 +199,6 @@ worker_maybe_rotate(void)
 	result = dumper_queue_maybe_rotate();
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
-	if (result == DUMPER_ROTATE_DONE)
-		worker_scan_from = 0;	/* the pending rows moved to the new file */
 	if (result == DUMPER_ROTATE_LOCK_BUSY)
 		worker_rotate_at = 0;
 	else
@@ -381,10 +379,7 @@ dumper_worker_main(Datum main_arg pg_attribute_unused())
 			MemoryContextSwitchTo(pass_cxt);
 			(void) worker_pass(&extension_missing);
 			if (extension_missing)
-			{
 				worker_disconnect();
-				worker_scan_from = 0;	/* a new queue table may come */
-			}
 		}
 
 		/*
