@@ -12,6 +12,7 @@ OBJS = \
 	src/join.o \
 	src/template.o \
 	src/template_parse.o \
+	src/template_expr.o \
 	src/truncate.o \
 	src/ddl.o \
 	src/pathset.o \

@@ -78,7 +78,7 @@ typedef struct RegEntry
 	FmgrInfo   *outfuncs;		/* output functions of its columns */
 	MemoryContext cxt;			/* holds templates and outfuncs */
 	char		relname[NAMEDATALEN * 2 + 8];	/* for error context */
-	char		funcname[NAMEDATALEN * 2 + 8];
+	char		funcname[NAMEDATALEN * 3 + 64];
 } RegEntry;
 
 static HTAB *regcache = NULL;
@@ -281,15 +281,52 @@ dumper_gather_tuptable(void)
 }
 
 /*
+ * Use templates for exprs, the text elements of a planned paths function
+ * over rows of type regdesc, when every one is a concatenation of constants
+ * and columns (template_expr.c); true when done.  Elements that are NULL
+ * whatever the row give no path and are left out.
+ */
+static bool
+regcache_exprs_as_templates(RegEntry *entry, List *exprs, TupleDesc regdesc)
+{
+	DumperTemplate **templates = palloc(list_length(exprs) * sizeof(DumperTemplate *));
+	int			n = 0;
+	ListCell   *lc;
+
+	foreach(lc, exprs)
+	{
+		bool		alwaysnull;
+		DumperTemplate *t = dumper_template_from_expr(lfirst(lc), regdesc, &alwaysnull);
+
+		if (t == NULL)
+			return false;
+		if (!alwaysnull)
+			templates[n++] = t;
+	}
+	if (n == 0)
+		return false;			/* no path ever: the expression says so as well */
+	entry->outfuncs = palloc0(regdesc->natts * sizeof(FmgrInfo));
+	for (int i = 0; i < regdesc->natts; i++)
+		entry->outfuncs[i].fn_oid = InvalidOid;
+	dumper_template_prepare_output(templates, n, regdesc, entry->outfuncs, entry->cxt);
+	entry->templates = templates;
+	entry->ntemplates = n;
+	strlcat(entry->funcname, ", compiled to path templates", sizeof(entry->funcname));
+	return true;
+}
+
+/*
  * Compile the call "funcoid($1)" of a paths function returning text or
  * text[], $1 being a row of type rowtype, into entry->exprs.
  * expression_planner inlines a simple SQL function and folds what it can.
  * The usual body, ARRAY['/a/' || $1.x, ...], becomes one expression per
  * element: the same paths (NULL elements skipped) without building the
- * array and taking it apart again for every row.
+ * array and taking it apart again for every row.  When every element is a
+ * concatenation of constants and columns of $1, they become path templates
+ * instead (regdesc describes rowtype).
  */
 static void
-regcache_build_expr(RegEntry *entry, Oid funcoid, Oid rowtype)
+regcache_build_expr(RegEntry *entry, Oid funcoid, Oid rowtype, TupleDesc regdesc)
 {
 	Oid			rettype = get_func_rettype(funcoid);
 	Param	   *param = makeNode(Param);
@@ -323,6 +360,15 @@ regcache_build_expr(RegEntry *entry, Oid funcoid, Oid rowtype)
 	}
 	else
 		exprs = list_make1(planned);
+	entry->read_only = (func_volatile(funcoid) != PROVOLATILE_VOLATILE);
+
+	/* Concatenations of constants and columns: templates, evaluated in C. */
+	if (!entry->returns_array && regcache_exprs_as_templates(entry, exprs, regdesc))
+	{
+		MemoryContextSwitchTo(oldcxt);
+		return;
+	}
+
 	entry->nexprs = 0;
 	entry->exprs = palloc(list_length(exprs) * sizeof(ExprState *));
 	foreach(lc, exprs)
@@ -330,7 +376,6 @@ regcache_build_expr(RegEntry *entry, Oid funcoid, Oid rowtype)
 			ExecInitExprWithParams((Expr *) lfirst(lc), entry->params);
 	entry->econtext = CreateStandaloneExprContext();
 	entry->econtext->ecxt_param_list_info = entry->params;
-	entry->read_only = (func_volatile(funcoid) != PROVOLATILE_VOLATILE);
 	MemoryContextSwitchTo(oldcxt);
 }
 
@@ -474,7 +519,7 @@ regcache_build(RegEntry *entry, Relation rel)
 	{
 		snprintf(entry->funcname, sizeof(entry->funcname), "%s",
 				 format_procedure(reg.funcoid));
-		regcache_build_expr(entry, reg.funcoid, get_rel_type_id(regrelid));
+		regcache_build_expr(entry, reg.funcoid, get_rel_type_id(regrelid), regdesc);
 	}
 	if (regrel != NULL)
 		table_close(regrel, AccessShareLock);

@@ -13,6 +13,7 @@
 #include "access/htup.h"
 #include "access/tupdesc.h"
 #include "fmgr.h"
+#include "nodes/nodes.h"
 
 /* A literal run (attnum 0) or a column placeholder (literal = its name). */
 typedef struct DumperTemplateSeg
@@ -34,6 +35,8 @@ extern void dumper_template_prepare_output(DumperTemplate **tmpls, int ntmpls,
 										   MemoryContext cxt);
 extern void dumper_template_gather(DumperTemplate **tmpls, int ntmpls, HeapTuple tuple,
 								   TupleDesc desc, FmgrInfo *outfuncs);
+extern DumperTemplate *dumper_template_from_expr(Node *expr, TupleDesc desc,
+												 bool *alwaysnull);
 extern char *dumper_template_sql(const char *tmpl, TupleDesc desc, const char *relname,
 								 const char *rowexpr);
 

@@ -88,6 +88,65 @@ UPDATE sale SET slug = 'cap' WHERE id = 2;
 SELECT * FROM dumper_transaction_paths() ORDER BY 1;
 ROLLBACK;
 
+-- A function that is a concatenation of constants and columns is evaluated
+-- as path templates (the error context says so); the paths are the bytes
+-- the function gives, whatever the column types: text, varchar, and others
+-- through their output function (the DateStyle in force is used).  bpchar,
+-- whose cast to text trims, and any other function keep the expression.
+CREATE TABLE kinds (id int PRIMARY KEY, slug text, code char(4), name varchar(10),
+                    at timestamptz, tags text[], price numeric);
+INSERT INTO kinds VALUES (1, 'plain', 'ab', 'Vé', '2026-01-02 03:04:05+00', '{a,"b c"}', 1.50),
+                         (2, NULL, NULL, NULL, NULL, NULL, NULL);
+CREATE FUNCTION dependent_paths(kinds) RETURNS text[] LANGUAGE sql STABLE
+    AS $$ SELECT ARRAY['/k/' || $1.slug || '/' || $1.name || '/', '/k/' || $1.id,
+                       '/at/' || $1.at, '/tags/' || $1.tags::text || '/' || $1.price,
+                       NULL, 'kinds', ''] $$;
+CREATE FUNCTION kinds_trimmed(kinds) RETURNS text[] LANGUAGE sql STABLE
+    AS $$ SELECT ARRAY['/code/' || $1.code || '/' || $1.slug, '/k/' || $1.id] $$;
+CREATE FUNCTION kinds_lower(kinds) RETURNS text LANGUAGE sql STABLE
+    AS $$ SELECT '/k/' || lower($1.slug) || '/' $$;
+-- Paths gathered for both rows, next to what a direct call gives ('' is
+-- no path).
+CREATE FUNCTION kinds_check(fn regprocedure) RETURNS TABLE (path text, gathered bool, direct bool)
+LANGUAGE plpgsql AS $$
+DECLARE
+    direct text[];
+BEGIN
+    PERFORM dumper_register('kinds', fn::regproc);
+    UPDATE kinds SET id = id;
+    EXECUTE format('SELECT array_agg(p) FROM kinds k, unnest(ARRAY[]::text[] || %s(k)) p',
+                   fn::oid::regproc)
+        INTO direct;
+    RETURN QUERY SELECT coalesce(t.path, d.p), t.path IS NOT NULL, d.p IS NOT NULL
+        FROM dumper_transaction_paths() AS t(path)
+        FULL JOIN (SELECT DISTINCT p FROM unnest(direct) p WHERE p <> '') d ON d.p = t.path
+        ORDER BY 1;
+END $$;
+SET DateStyle = 'SQL, DMY';
+SET TimeZone = 'UTC';
+BEGIN;
+SELECT * FROM kinds_check('dependent_paths(kinds)');
+ROLLBACK;
+BEGIN;
+SELECT * FROM kinds_check('kinds_trimmed(kinds)');
+ROLLBACK;
+BEGIN;
+SELECT * FROM kinds_check('kinds_lower(kinds)');
+ROLLBACK;
+RESET DateStyle;
+RESET TimeZone;
+-- Which way each one runs shows in the context of an over-long path.
+SELECT dumper_register('kinds');
+UPDATE kinds SET slug = repeat('x', 5000) WHERE id = 1;
+SELECT dumper_register('kinds', 'kinds_trimmed');
+UPDATE kinds SET slug = repeat('x', 5000) WHERE id = 1;
+SELECT dumper_register('kinds', 'kinds_lower');
+UPDATE kinds SET slug = repeat('x', 5000) WHERE id = 1;
+-- Replacing the function with a concatenation switches it to templates.
+CREATE OR REPLACE FUNCTION kinds_lower(kinds) RETURNS text LANGUAGE sql STABLE
+    AS $$ SELECT '/k/' || $1.slug || '/' $$;
+UPDATE kinds SET slug = repeat('x', 5000) WHERE id = 1;
+
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA paths_columns CASCADE;

@@ -1,0 +1,182 @@
+/*-------------------------------------------------------------------------
+ *
+ * template_expr.c
+ *	  Recognise a planned paths expression that is a path template in
+ *	  disguise: '/icecream/' || $1.slug || '/'.
+ *
+ * The usual SQL paths function, once the planner has inlined it, is a
+ * concatenation (||) of text constants and columns of the row $1.  Such an
+ * expression is turned into a DumperTemplate (template.h) and evaluated in C
+ * like a registered template: no copy of the row into a composite value, no
+ * field selection, no intermediate text per ||.  The paths are the same
+ * bytes the expression gives:
+ *	- || on text is strict, so a NULL column gives a NULL path (skipped), as
+ *	  a NULL placeholder column does in a template;
+ *	- a text or varchar column is its own bytes, which is what its output
+ *	  function gives;
+ *	- a column of any other type is brought to text through its output
+ *	  function (CoerceViaIO, which is what || of a non-text value becomes),
+ *	  and a template renders a placeholder with that same output function.
+ * Anything else (another function, a cast that is not through the output
+ * function, bpchar whose cast to text trims, a domain over text) is not
+ * recognised, and the caller keeps evaluating the expression.
+ *
+ * Rules: pure recognition; allocates in CurrentMemoryContext and never
+ * errors on user input.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "nodes/primnodes.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+
+#include "template.h"
+
+/* Append a segment to t, merging adjacent literals. */
+static void
+texpr_append(DumperTemplate *t, int *maxsegs, AttrNumber attnum, const char *literal)
+{
+	DumperTemplateSeg *last = t->nsegs > 0 ? &t->segs[t->nsegs - 1] : NULL;
+
+	if (attnum == 0 && last != NULL && last->attnum == 0)
+	{
+		last->literal = psprintf("%s%s", last->literal, literal);
+		return;
+	}
+	if (t->nsegs >= *maxsegs)
+	{
+		*maxsegs *= 2;
+		t->segs = repalloc(t->segs, *maxsegs * sizeof(DumperTemplateSeg));
+	}
+	t->segs[t->nsegs].attnum = attnum;
+	t->segs[t->nsegs].literal = pstrdup(literal);
+	t->nsegs++;
+}
+
+/*
+ * The attribute of desc that node selects from the row parameter $1, when
+ * node is such a field selection of the column's own type; else 0.
+ */
+static AttrNumber
+texpr_column(Node *node, TupleDesc desc)
+{
+	FieldSelect *fs;
+	Param	   *param;
+	Form_pg_attribute att;
+
+	if (!IsA(node, FieldSelect))
+		return 0;
+	fs = (FieldSelect *) node;
+	if (!IsA(fs->arg, Param))
+		return 0;
+	param = (Param *) fs->arg;
+	if (param->paramkind != PARAM_EXTERN || param->paramid != 1 ||
+		fs->fieldnum <= 0 || fs->fieldnum > desc->natts)
+		return 0;
+	att = TupleDescAttr(desc, fs->fieldnum - 1);
+	if (att->attisdropped || att->atttypid != fs->resulttype)
+		return 0;
+	return fs->fieldnum;
+}
+
+/*
+ * Append the segments of node to t.  False when node is not a
+ * concatenation of text constants and columns; *alwaysnull is set when a
+ * constant is NULL, which makes the whole concatenation NULL.
+ */
+static bool
+texpr_walk(Node *node, TupleDesc desc, DumperTemplate *t, int *maxsegs, bool *alwaysnull)
+{
+	AttrNumber	attnum;
+
+	switch (nodeTag(node))
+	{
+		case T_Const:
+			{
+				Const	   *c = (Const *) node;
+
+				if (c->consttype != TEXTOID)
+					return false;
+				if (c->constisnull)
+					*alwaysnull = true;
+				else
+					texpr_append(t, maxsegs, 0, TextDatumGetCString(c->constvalue));
+				return true;
+			}
+		case T_OpExpr:
+		case T_FuncExpr:
+			{
+				Oid			funcid;
+				List	   *args;
+
+				if (IsA(node, OpExpr))
+				{
+					funcid = ((OpExpr *) node)->opfuncid;
+					args = ((OpExpr *) node)->args;
+				}
+				else
+				{
+					funcid = ((FuncExpr *) node)->funcid;
+					args = ((FuncExpr *) node)->args;
+				}
+				if (funcid != F_TEXTCAT || list_length(args) != 2)
+					return false;
+				return texpr_walk(linitial(args), desc, t, maxsegs, alwaysnull) &&
+					texpr_walk(lsecond(args), desc, t, maxsegs, alwaysnull);
+			}
+		case T_FieldSelect:
+			if (((FieldSelect *) node)->resulttype != TEXTOID)
+				return false;
+			attnum = texpr_column(node, desc);
+			break;
+		case T_RelabelType:
+			{
+				RelabelType *r = (RelabelType *) node;
+
+				/* varchar is binary-compatible with text: same bytes */
+				if (r->resulttype != TEXTOID ||
+					!IsA(r->arg, FieldSelect) ||
+					((FieldSelect *) r->arg)->resulttype != VARCHAROID)
+					return false;
+				attnum = texpr_column((Node *) r->arg, desc);
+				break;
+			}
+		case T_CoerceViaIO:
+			{
+				CoerceViaIO *io = (CoerceViaIO *) node;
+
+				/* output function, then textin: the output's bytes */
+				if (io->resulttype != TEXTOID)
+					return false;
+				attnum = texpr_column((Node *) io->arg, desc);
+				break;
+			}
+		default:
+			return false;
+	}
+	if (attnum == 0)
+		return false;
+	texpr_append(t, maxsegs, attnum, NameStr(TupleDescAttr(desc, attnum - 1)->attname));
+	return true;
+}
+
+/*
+ * expr, a planned text expression over $1 of row type desc, as a template;
+ * NULL when it is not one.  *alwaysnull is set when the expression is NULL
+ * whatever the row (a NULL constant in the concatenation).
+ */
+DumperTemplate *
+dumper_template_from_expr(Node *expr, TupleDesc desc, bool *alwaysnull)
+{
+	DumperTemplate *t = palloc0(sizeof(DumperTemplate));
+	int			maxsegs = 4;
+
+	*alwaysnull = false;
+	t->segs = palloc(maxsegs * sizeof(DumperTemplateSeg));
+	if (!texpr_walk(expr, desc, t, &maxsegs, alwaysnull))
+		return NULL;
+	return t;
+}
