@@ -10,14 +10,16 @@
 # as the client), so every transaction writes exactly one row; the DELETE
 # run checks that afterwards.
 #
-# Every round runs the five variants of bench/setup.sql in turn, each round
-# starting one variant later (A B C D E, B C D E A, ...), so that with five
-# rounds each variant takes each position once; before each run the table
+# Every round runs the variants of BENCH_VARIANTS (bench/setup.sql) in turn,
+# each round starting one variant later (A B C D E, B C D E A, ...), so that
+# with as many rounds as variants each takes each position once; before each
+# run the table
 # is vacuumed, the queue drained and a checkpoint taken, and the suite
 # waits for other processes to leave the CPUs (bench_wait_quiet).
 # Throughput on 2 cores swings +/-10 % from one second to the next, so
-# short interleaved runs and medians are the way to a usable ratio.  The worker delivers to
-# Redis during dumper's runs: its CPU is part of the cost.  The peers'
+# short interleaved runs and medians are the way to a usable ratio.  The
+# worker delivers to Redis during dumper's runs: its CPU is part of the
+# cost (except in variant "paused", which shows the writers' share).  The peers'
 # consumers are not run.
 # Result lines: "tps.<settings>.<workload>.<variant>.<round> tps" and
 # "others.<...>.<round> percent": the CPU share other processes on the
@@ -85,6 +87,37 @@ bench__delivery_ticks() {
 	printf '%s %s\n' "$(bench__proc_ticks "$pid")" "$(bench__proc_ticks "$(cat "$DT_TMP/redis/redis.pid")")"
 }
 
+# Send SIGNAL (STOP, CONT) to dumper's worker.
+bench__worker_signal() {
+	local pid
+	pid=$(bench_value 'SELECT coalesce(worker_pid, 0) FROM dumper_stats')
+	[ "$pid" -gt 0 ] || { dt_err "no dumper worker to send SIG$1"; return 1; }
+	kill "-$1" "$pid"
+}
+
+# Variant "paused": stop the worker for the run, so that the writers' cost
+# shows alone.  The queue then grows by a run's worth of rows: the queue
+# size sampler (bench/queue_size.py) skips samples while the flag file
+# exists, until the worker has drained the queue and rotated it back to its
+# usual size (under 2 MB, bounded wait).
+bench__worker_stop() {
+	touch "$DT_TMP/queue_sampler_off"
+	bench__worker_signal STOP
+}
+
+# Resume the worker after a "paused" run (see bench__worker_stop).
+bench__worker_resume() {
+	bench__worker_signal CONT
+	bench_wait_drained
+	dt_poll 60 bench__queue_small || dt_err "dumper.queue still 2 MB or more 60 s after a paused run"
+	rm -f "$DT_TMP/queue_sampler_off"
+}
+
+# True when dumper.queue takes less than 2 MB.
+bench__queue_small() {
+	[ "$(bench_value "SELECT pg_total_relation_size('dumper.queue') < 2 * 1024 * 1024")" = t ]
+}
+
 # utime + stime of a process, in clock ticks (0 when there is none).
 bench__proc_ticks() {
 	if [ "$1" -gt 0 ] && [ -r "/proc/$1/stat" ]; then
@@ -115,8 +148,10 @@ bench_pgbench_series() {
 			bench_wait_quiet
 			bench_mark run
 			ticks0=$(bench__delivery_ticks)
+			[ "$v" != paused ] || bench__worker_stop
 			out=$(bench_pgbench_run "$workload")
 			ticks1=$(bench__delivery_ticks)
+			[ "$v" != paused ] || bench__worker_resume
 			others=$(bench_others run)
 			read -r tps n <<<"$out"
 			if [ "$workload" = delete ]; then

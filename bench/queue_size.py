@@ -5,6 +5,9 @@ second until killed, rewriting OUTFILE each time with "peak last" (bytes).
 One small query a second on one connection: negligible next to pgbench, and
 the same for every variant.  Connection from the PG* environment variables.
 
+While the file queue_sampler_off exists next to OUTFILE (bench/pgbench.sh
+stops dumper's worker for a run then), no sample is taken.
+
 Usage: queue_size.py OUTFILE
 """
 import os
@@ -23,7 +26,11 @@ def main():
     conn.autocommit = True
     cur = conn.cursor()
     peak = 0
+    off = os.path.join(os.path.dirname(os.path.abspath(out)), "queue_sampler_off")
     while True:
+        if os.path.exists(off):
+            time.sleep(0.2)
+            continue
         cur.execute("SELECT pg_total_relation_size('dumper.queue')")
         size = cur.fetchone()[0]
         peak = max(peak, size)

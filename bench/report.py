@@ -17,6 +17,7 @@ VARIANTS = [
     ("sql", "dumper, SQL paths function"),
     ("templates", "dumper, C path templates"),
     ("cnoop", "no-op C AFTER ROW trigger (the floor)"),
+    ("paused", "dumper, templates, worker stopped (writers' share)"),
     ("notify", "PL/pgSQL, pg_notify per path"),
     ("queue", "PL/pgSQL, queue INSERT per path"),
 ]

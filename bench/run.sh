@@ -7,7 +7,9 @@
 # (also written to bench/results/latest.txt), stderr the progress.
 #
 #   1. pgbench UPDATE, INSERT, DELETE, CPU-bound settings, five variants
-#      interleaved (bench/pgbench.sh); dumper.queue's size sampled meanwhile
+#      interleaved (bench/pgbench.sh), UPDATE also with a no-op C row
+#      trigger (bench/noop, the floor) and with dumper's worker stopped
+#      (what its writers alone pay); dumper.queue's size sampled meanwhile
 #   2. commit -> DEL latency at half the max rate (bench/latency.sh)
 #   3. one UPDATE of 1,000,000 rows: time, backend memory; delivery
 #      throughput against redis-benchmark (bench/bulk.sh)
@@ -19,7 +21,7 @@
 # is to be ahead of the peers, take BENCH_MINOR_ROUNDS, default 3),
 # BENCH_LAT_SECS (default 20); DUMPER_KEEP_TMP=1
 # keeps the servers' directory (logs, raw results) for a look afterwards.
-# About 11 minutes with the defaults on 2 cores.
+# About 13 minutes with the defaults on 2 slow cores.
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$BENCH_DIR/.." && pwd)
@@ -46,11 +48,15 @@ bench_put meta.minor_rounds "$BENCH_MINOR_ROUNDS"
 bench_put meta.lat_secs "$BENCH_LAT_SECS"
 bench_pgbench_scripts
 
-bench_log "phase 1: pgbench, CPU-bound settings, ${BENCH_SECS} s x 5 variants x ${BENCH_ROUNDS} rounds (UPDATE) or ${BENCH_MINOR_ROUNDS} (INSERT, DELETE)"
+bench_log "phase 1: pgbench, CPU-bound settings, ${BENCH_SECS} s x 7 variants x ${BENCH_ROUNDS} rounds (UPDATE) or 5 x ${BENCH_MINOR_ROUNDS} (INSERT, DELETE)"
 bench_settings cpu
 bench_bg "$DT_TMP/queue_size.err" "$BENCH_PY" "$BENCH_DIR/queue_size.py" "$DT_TMP/queue_pgbench"
 queue_sampler=$BENCH_BG_PID
+# UPDATE with the floor (a no-op C trigger) and dumper's writers alone (its
+# worker stopped) alongside: where the distance to the baseline goes.
+BENCH_VARIANTS=(none sql templates cnoop paused notify queue)
 bench_pgbench_series cpu update
+BENCH_VARIANTS=(none sql templates notify queue)
 BENCH_ROUNDS=$BENCH_MINOR_ROUNDS bench_pgbench_series cpu insert
 BENCH_ROUNDS=$BENCH_MINOR_ROUNDS bench_pgbench_series cpu delete
 bench_bg_stop "$queue_sampler"

@@ -18,6 +18,8 @@
 --              AFTER ROW trigger costs, e.g. PostgreSQL's event queue)
 --   cnoop      a C AFTER ROW trigger that does nothing (bench/noop): the
 --              floor of any row-trigger design, dumper's included
+--   paused     templates again; bench/pgbench.sh stops dumper's worker for
+--              the run (SIGSTOP): what the writers alone pay
 
 CREATE EXTENSION dumper;
 
@@ -122,7 +124,7 @@ BEGIN
         NULL;
     WHEN 'sql' THEN
         PERFORM dumper_register(p_tbl);
-    WHEN 'templates' THEN
+    WHEN 'templates', 'paused' THEN
         PERFORM dumper_register(p_tbl, templates => p_templates);
     WHEN 'notify' THEN
         EXECUTE format('CREATE TRIGGER bench_notify AFTER INSERT OR UPDATE OR DELETE ON %s

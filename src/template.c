@@ -31,7 +31,9 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/regproc.h"
 
 #include "dumper.h"
@@ -111,7 +113,9 @@ dumper_template_compile(const char *tmpl, TupleDesc desc, const char *relname)
 /*
  * Set up the output functions of the columns templates refer to; outfuncs
  * has one slot per attribute of desc.  fn_oid of unused slots stays
- * InvalidOid.
+ * InvalidOid.  Also notes each segment's length, and which columns are
+ * text or varchar, whose output is their own bytes (textout, varcharout):
+ * those are copied straight from the value.
  */
 void
 dumper_template_prepare_output(DumperTemplate **tmpls, int ntmpls, TupleDesc desc,
@@ -120,33 +124,46 @@ dumper_template_prepare_output(DumperTemplate **tmpls, int ntmpls, TupleDesc des
 	for (int t = 0; t < ntmpls; t++)
 		for (int s = 0; s < tmpls[t]->nsegs; s++)
 		{
-			AttrNumber	attnum = tmpls[t]->segs[s].attnum;
+			DumperTemplateSeg *seg = &tmpls[t]->segs[s];
+			AttrNumber	attnum = seg->attnum;
 			Oid			typoutput;
 			bool		isvarlena;
 
-			if (attnum == 0 || OidIsValid(outfuncs[attnum - 1].fn_oid))
+			seg->len = (attnum == 0) ? strlen(seg->literal) : 0;
+			if (attnum == 0)
 				continue;
 			getTypeOutputInfo(TupleDescAttr(desc, attnum - 1)->atttypid,
 							  &typoutput, &isvarlena);
-			fmgr_info_cxt(typoutput, &outfuncs[attnum - 1], cxt);
+			seg->raw = (typoutput == F_TEXTOUT || typoutput == F_VARCHAROUT);
+			if (!OidIsValid(outfuncs[attnum - 1].fn_oid))
+				fmgr_info_cxt(typoutput, &outfuncs[attnum - 1], cxt);
 		}
 }
 
 /*
  * Add the paths of one row (of row type desc) to the transaction's set.
+ * The path is built in a buffer kept across rows (TopMemoryContext), given
+ * back when a long path made it grow past 64 kB.  Not re-entrant: nothing
+ * called while a path is built (output functions) gathers paths.
  */
 void
 dumper_template_gather(DumperTemplate **tmpls, int ntmpls, HeapTuple tuple,
 					   TupleDesc desc, FmgrInfo *outfuncs)
 {
-	StringInfoData path;
+	static StringInfo path = NULL;
 
-	initStringInfo(&path);
+	if (path == NULL)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+
+		path = makeStringInfo();
+		MemoryContextSwitchTo(oldcxt);
+	}
 	for (int t = 0; t < ntmpls; t++)
 	{
 		bool		skip = false;
 
-		resetStringInfo(&path);
+		resetStringInfo(path);
 		for (int s = 0; s < tmpls[t]->nsegs && !skip; s++)
 		{
 			DumperTemplateSeg *seg = &tmpls[t]->segs[s];
@@ -155,19 +172,30 @@ dumper_template_gather(DumperTemplate **tmpls, int ntmpls, HeapTuple tuple,
 
 			if (seg->attnum == 0)
 			{
-				appendStringInfoString(&path, seg->literal);
+				appendBinaryStringInfo(path, seg->literal, seg->len);
 				continue;
 			}
 			value = heap_getattr(tuple, seg->attnum, desc, &isnull);
 			if (isnull)
 				skip = true;	/* a NULL column: no such page */
+			else if (seg->raw)
+			{
+				struct varlena *v = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(value));
+
+				appendBinaryStringInfo(path, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
+			}
 			else
-				appendStringInfoString(&path, OutputFunctionCall(&outfuncs[seg->attnum - 1], value));
+				appendStringInfoString(path, OutputFunctionCall(&outfuncs[seg->attnum - 1], value));
 		}
 		if (!skip)
-			dumper_pathset_add(path.data, path.len);
+			dumper_pathset_add(path->data, path->len);
 	}
-	pfree(path.data);
+	if (path->maxlen > 64 * 1024)
+	{
+		pfree(path->data);
+		pfree(path);
+		path = NULL;
+	}
 }
 
 /*

@@ -15,11 +15,16 @@
 #include "fmgr.h"
 #include "nodes/nodes.h"
 
-/* A literal run (attnum 0) or a column placeholder (literal = its name). */
+/*
+ * A literal run (attnum 0) or a column placeholder (literal = its name).
+ * len and raw are set by dumper_template_prepare_output.
+ */
 typedef struct DumperTemplateSeg
 {
 	AttrNumber	attnum;
 	char	   *literal;
+	int			len;			/* strlen(literal), for a literal run */
+	bool		raw;			/* text or varchar column: its own bytes */
 } DumperTemplateSeg;
 
 typedef struct DumperTemplate
