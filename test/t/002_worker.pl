@@ -17,14 +17,33 @@ my $node = DumperTest::new_node('worker', redis => $redis, preload => 1,
 	extra => [ "dumper.naptime = '200ms'" ]);
 $node->start;
 
+# Wait until the worker has gone through its loop again and again: each
+# pass moves its pg_stat_activity.state_change (running, then idle), so
+# $n changes seen mean at least $n / 2 - 1 whole passes since the call.
+sub worker_passes
+{
+	my ($n) = @_;
+	my $q = q{SELECT state_change FROM pg_stat_activity WHERE backend_type = 'dumper worker'};
+	my $last = $node->safe_psql('postgres', $q);
+	my $seen = 0;
+	return DumperTest::wait_for(sub {
+		my $now = $node->safe_psql('postgres', $q);
+		$seen++ if $now ne $last;
+		$last = $now;
+		return $seen >= $n;
+	}, interval => 0.02);
+}
+
 # The worker runs before CREATE EXTENSION and waits quietly.
 ok($node->poll_query_until('postgres',
 	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'dumper worker'"),
 	'the worker runs before CREATE EXTENSION');
 my $log_before = -s $node->logfile;
-$node->safe_psql('postgres', q{SELECT pg_sleep(1.5)});  # several naptimes pass
+ok(worker_passes(6), 'it goes on looking for the extension');
 my $log_quiet = substr(slurp_file($node->logfile), $log_before);
-unlike($log_quiet, qr/dumper/, 'and logs nothing while the extension is missing');
+# (log_statement = all logs this test's own queries: those lines aside)
+is(join("\n", grep { /dumper/ && !/ statement: / } split /\n/, $log_quiet), '',
+	'and logs nothing while the extension is missing');
 
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION dumper;
@@ -140,7 +159,7 @@ is($stats, 't|connected|t|t|0|0', 'dumper_stats: worker pid, connected, counters
 # DROP EXTENSION: the worker survives and resumes after CREATE EXTENSION.
 my $pid = $node->safe_psql('postgres', q{SELECT worker_pid FROM dumper_stats});
 $node->safe_psql('postgres', q{DROP EXTENSION dumper});
-$node->safe_psql('postgres', q{SELECT pg_sleep(0.6)});
+ok(worker_passes(4), 'the worker goes on after DROP EXTENSION');
 is($node->safe_psql('postgres',
 	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'dumper worker'"),
 	$pid, 'the worker survives DROP EXTENSION');
