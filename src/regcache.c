@@ -24,7 +24,8 @@
  *
  * Privileges: the registration table is read as the extension's owner; the
  * paths function runs as the user whose write fired the trigger, like any
- * trigger function.  The volatility of the paths function decides whether
+ * trigger function, and that user needs EXECUTE on it, as for a direct call
+ * (checked again whenever the user changes, not only when compiling).  The volatility of the paths function decides whether
  * its queries see a fresh snapshot, exactly as for a direct call.
  *
  *-------------------------------------------------------------------------
@@ -45,6 +46,7 @@
 #include "nodes/params.h"
 #include "optimizer/optimizer.h"
 #include "lib/stringinfo.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -66,6 +68,7 @@ typedef struct RegEntry
 	TupleDesc	regdesc;		/* its row type, when regrelid != relid */
 	TupleConversionMap *map;	/* partition row -> registered row, or NULL */
 	Oid			funcoid;		/* the paths function, or InvalidOid */
+	Oid			exec_user;		/* last role found to have EXECUTE on it */
 	bool		read_only;		/* paths function is not VOLATILE */
 	SPIPlanPtr	plan;			/* kept plan calling a SETOF one, or NULL */
 	int			nexprs;			/* or its compiled call (0: none) ... */
@@ -525,6 +528,27 @@ regcache_build(RegEntry *entry, Relation rel)
 		table_close(regrel, AccessShareLock);
 	entry->regrelid = regrelid;
 	entry->funcoid = reg.funcoid;
+	entry->exec_user = InvalidOid;
+}
+
+/*
+ * The writing role needs EXECUTE on the paths function, as for a direct
+ * call, whichever role built the entry: checked again whenever the role
+ * changes (SET ROLE, a SECURITY DEFINER function), and after any change to
+ * pg_proc (a REVOKE), which rebuilds the entry.
+ */
+static void
+regcache_check_execute(RegEntry *entry)
+{
+	Oid			userid = GetUserId();
+	AclResult	aclresult;
+
+	if (!OidIsValid(entry->funcoid) || entry->exec_user == userid)
+		return;
+	aclresult = pg_proc_aclcheck(entry->funcoid, userid, ACL_EXECUTE);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_FUNCTION, get_func_name(entry->funcoid));
+	entry->exec_user = userid;
 }
 
 /* Evaluate the templates of entry on one row of rel. */
@@ -599,6 +623,7 @@ dumper_regcache_gather(Relation rel, HeapTuple tuple)
 		regcache_build(entry, rel);
 		SPI_finish();
 	}
+	regcache_check_execute(entry);
 
 	/* The fast paths: templates and compiled calls need no SPI. */
 	if (entry->ntemplates > 0)

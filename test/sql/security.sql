@@ -81,6 +81,26 @@ RESET ROLE;
 SET search_path = evil, pg_catalog, public;
 SELECT count(*) FROM dumper_pending;
 
+-- EXECUTE on the paths function is checked for each role that writes, also
+-- after another role's write compiled the function in this session.
+SET search_path = pg_catalog, public;
+REVOKE EXECUTE ON FUNCTION public.size_paths(public.size) FROM PUBLIC;
+BEGIN;
+SET LOCAL ROLE dumper_app;
+UPDATE public.size SET name = 'tiny' WHERE id = 1;
+SET LOCAL ROLE dumper_writer;
+UPDATE public.size SET name = 'small' WHERE id = 1;
+ROLLBACK;
+GRANT EXECUTE ON FUNCTION public.size_paths(public.size) TO dumper_writer;
+BEGIN;
+SET LOCAL ROLE dumper_writer;
+UPDATE public.size SET name = 'tiny' WHERE id = 1;
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+GRANT EXECUTE ON FUNCTION public.size_paths(public.size) TO PUBLIC;
+REVOKE EXECUTE ON FUNCTION public.size_paths(public.size) FROM dumper_writer;
+SET search_path = evil, pg_catalog, public;
+
 -- Unregistering under the same search_path.
 SET ROLE dumper_app;
 SELECT dumper_unregister('public.size');
