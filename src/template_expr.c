@@ -29,6 +29,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "nodes/primnodes.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -92,6 +93,7 @@ texpr_walk(Node *node, TupleDesc desc, DumperTemplate *t, int *maxsegs, bool *al
 {
 	AttrNumber	attnum;
 
+	check_stack_depth();		/* a || chain nests as deep as it is long */
 	switch (nodeTag(node))
 	{
 		case T_Const:
