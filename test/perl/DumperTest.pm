@@ -122,6 +122,14 @@ done) and the file's path, once Redis counts the subscription.
 The paths in a file written by $redis->record, as a hash reference
 path => 1.
 
+=item DumperTest::published_items($node, $subscriber, $file, $last_id)
+
+For tests whose table C<item> has paths C</item/E<lt>idE<gt>/>: wait (at most
+30 s) until the record file holds the path of item C<$last_id>, stop the
+recording harness, and return (whether that path appeared, the
+published_paths of the file, a reference to the ids of C<item> whose path is
+missing, in order).
+
 =back
 
 =cut
@@ -161,6 +169,20 @@ sub published_paths
 	my ($file) = @_;
 	return { map { $_ => 1 } grep { m{^/} }
 		  split /\n/, PostgreSQL::Test::Utils::slurp_file($file) };
+}
+
+# Wait for item $last_id's path, stop recording, list unpublished items (POD).
+sub published_items
+{
+	my ($node, $subscriber, $file, $last_id) = @_;
+	my $appeared = wait_for(
+		sub { PostgreSQL::Test::Utils::slurp_file($file) =~ m{^/item/\Q$last_id\E/$}m },
+		timeout => 30);
+	$subscriber->kill_kill;
+	my $seen = published_paths($file);
+	my @missing = grep { !$seen->{"/item/$_/"} }
+	  split /\n/, $node->safe_psql('postgres', 'SELECT id FROM item ORDER BY id');
+	return ($appeared, $seen, \@missing);
 }
 
 # An initialized, not started node configured for dumper (see the POD).

@@ -54,17 +54,11 @@ unlike($log, qr/deadlock detected|ERROR:|terminated by signal/, 'no deadlock or 
 
 # Everything delivered was published after Redis acknowledged its DEL, so
 # the published set must hold the path of every committed row.
-ok(DumperTest::wait_for(sub {
-		my $text = slurp_file($published);
-		$text =~ m{^/item/\Q$committed\E/$}m;
-	}, timeout => 30),
-	'the last row\'s path was published');
-$subscriber->kill_kill;
-my $seen = DumperTest::published_paths($published);
-my @missing = grep { !$seen->{"/item/$_/"} }
-  split /\n/, $node->safe_psql('postgres', 'SELECT id FROM item ORDER BY id');
-is(scalar(@missing), 0, 'every committed row\'s path was delivered')
-  or diag('missing, first ones: ' . join(' ', @missing[0 .. ($#missing < 9 ? $#missing : 9)]));
+my ($appeared, $seen, $missing) =
+  DumperTest::published_items($node, $subscriber, $published, $committed);
+ok($appeared, 'the last row\'s path was published');
+is(scalar(@$missing), 0, 'every committed row\'s path was delivered')
+  or diag("missing, first ones: @$missing[0 .. ($#$missing < 9 ? $#$missing : 9)]");
 ok($seen->{'/items/'} && (grep { $seen->{"/hot/$_/"} } 1 .. 4) == 4, 'and the hot paths');
 my $stats = $node->safe_psql('postgres',
 	'SELECT paths_delivered, batches_delivered, failures FROM dumper_stats');

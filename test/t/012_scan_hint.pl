@@ -76,15 +76,11 @@ ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM dumper_pending'
 	'every committed row is delivered without a periodic full scan');
 
 my $last = $node->safe_psql('postgres', 'SELECT max(id) FROM item');
-ok(DumperTest::wait_for(sub { slurp_file($published) =~ m{^/item/\Q$last\E/$}m },
-		timeout => 30),
-	'the last row\'s path was published');
-$subscriber->kill_kill;
-my $seen = DumperTest::published_paths($published);
-my @missing = grep { !$seen->{"/item/$_/"} }
-  split /\n/, $node->safe_psql('postgres', 'SELECT id FROM item ORDER BY id');
-is(scalar(@missing), 0, 'every committed row\'s path was published')
-  or diag('missing, first ones: ' . join(' ', @missing[0 .. ($#missing < 9 ? $#missing : 9)]));
+my ($appeared, undef, $missing) =
+  DumperTest::published_items($node, $subscriber, $published, $last);
+ok($appeared, 'the last row\'s path was published');
+is(scalar(@$missing), 0, 'every committed row\'s path was published')
+  or diag("missing, first ones: @$missing[0 .. ($#$missing < 9 ? $#$missing : 9)]");
 
 # A row claimed by a session while the worker scans: stop the worker, queue
 # the row, claim it, let the worker look, roll the claim back.
