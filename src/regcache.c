@@ -25,8 +25,9 @@
  * Privileges: the registration table is read as the extension's owner; the
  * paths function runs as the user whose write fired the trigger, like any
  * trigger function, and that user needs EXECUTE on it, as for a direct call
- * (checked again whenever the user changes, not only when compiling).  The volatility of the paths function decides whether
- * its queries see a fresh snapshot, exactly as for a direct call.
+ * (checked again whenever the user changes, not only when compiling).  The
+ * volatility of the paths function decides whether its queries see a fresh
+ * snapshot, exactly as for a direct call.
  *
  *-------------------------------------------------------------------------
  */
@@ -308,10 +309,7 @@ regcache_exprs_as_templates(RegEntry *entry, List *exprs, TupleDesc regdesc)
 	}
 	if (n == 0)
 		return false;			/* no path ever: the expression says so as well */
-	entry->outfuncs = palloc0(regdesc->natts * sizeof(FmgrInfo));
-	for (int i = 0; i < regdesc->natts; i++)
-		entry->outfuncs[i].fn_oid = InvalidOid;
-	dumper_template_prepare_output(templates, n, regdesc, entry->outfuncs, entry->cxt);
+	entry->outfuncs = dumper_template_prepare_output(templates, n, regdesc, entry->cxt);
 	entry->templates = templates;
 	entry->ntemplates = n;
 	strlcat(entry->funcname, ", compiled to path templates", sizeof(entry->funcname));
@@ -495,10 +493,7 @@ regcache_build(RegEntry *entry, Relation rel)
 			templates[foreach_current_index(lc)] =
 				dumper_template_compile(lfirst(lc), regdesc,
 										get_rel_name(regrelid));
-		entry->outfuncs = palloc0(regdesc->natts * sizeof(FmgrInfo));
-		for (int i = 0; i < regdesc->natts; i++)
-			entry->outfuncs[i].fn_oid = InvalidOid;
-		dumper_template_prepare_output(templates, n, regdesc, entry->outfuncs, entry->cxt);
+		entry->outfuncs = dumper_template_prepare_output(templates, n, regdesc, entry->cxt);
 		MemoryContextSwitchTo(oldcxt);
 		snprintf(entry->funcname, sizeof(entry->funcname), "path templates");
 		entry->templates = templates;

@@ -60,17 +60,15 @@ template_syntax_error(const char *tmpl, const char *detail)
 DumperTemplate *
 dumper_template_compile(const char *tmpl, TupleDesc desc, const char *relname)
 {
-	DumperTemplate *result = palloc0(sizeof(DumperTemplate));
+	DumperTemplate *result = dumper_template_new();
 	const char *p = tmpl;
 	const char *end = tmpl + strlen(tmpl);
-	int			maxsegs = 8;
-
-	result->segs = palloc(maxsegs * sizeof(DumperTemplateSeg));
 
 	for (;;)
 	{
 		DumperTemplateToken tok;
-		DumperTemplateSeg seg = {0};
+		AttrNumber	attnum = 0;
+		char	   *text;
 		const char *err = dumper_template_next(&p, end, &tok);
 
 		if (err != NULL)
@@ -78,49 +76,83 @@ dumper_template_compile(const char *tmpl, TupleDesc desc, const char *relname)
 		if (tok.kind == DUMPER_TEMPLATE_END)
 			break;
 
-		seg.literal = palloc(tok.unescaped_len + 1);
-		(void) dumper_template_unescape(&tok, seg.literal);
+		text = palloc(tok.unescaped_len + 1);
+		(void) dumper_template_unescape(&tok, text);
 		if (tok.kind == DUMPER_TEMPLATE_COLUMN)
 		{
-			const char *name = seg.literal;
 			int			i;
 
 			for (i = 0; i < desc->natts; i++)
 			{
 				Form_pg_attribute att = TupleDescAttr(desc, i);
 
-				if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+				if (!att->attisdropped && strcmp(NameStr(att->attname), text) == 0)
 					break;
 			}
 			if (i == desc->natts)
 				ereport(ERROR,
 						(errcode(ERRCODE_UNDEFINED_COLUMN),
-						 errmsg("column \"%s\" of table \"%s\" does not exist", name, relname),
+						 errmsg("column \"%s\" of table \"%s\" does not exist", text, relname),
 						 errdetail("Path template \"%s\" refers to it.", tmpl),
 						 errhint("Placeholders name columns exactly as they are spelled, without quotes.")));
-			seg.attnum = i + 1;
+			attnum = i + 1;
 		}
-		if (result->nsegs >= maxsegs)
-		{
-			maxsegs *= 2;
-			result->segs = repalloc(result->segs, maxsegs * sizeof(DumperTemplateSeg));
-		}
-		result->segs[result->nsegs++] = seg;
+		dumper_template_append(result, attnum, text);
+		pfree(text);
 	}
 	return result;
 }
 
+/* A template with no segment yet, in CurrentMemoryContext. */
+DumperTemplate *
+dumper_template_new(void)
+{
+	DumperTemplate *t = palloc0(sizeof(DumperTemplate));
+
+	t->maxsegs = 4;
+	t->segs = palloc(t->maxsegs * sizeof(DumperTemplateSeg));
+	return t;
+}
+
 /*
- * Set up the output functions of the columns templates refer to; outfuncs
- * has one slot per attribute of desc.  fn_oid of unused slots stays
- * InvalidOid.  Also notes each segment's length, and which columns are
- * text or varchar, whose output is their own bytes (textout, varcharout):
- * those are copied straight from the value.
+ * Append to t a literal run (attnum 0) or the placeholder of column attnum
+ * (literal: its name); a literal run right after another one joins it.
  */
 void
-dumper_template_prepare_output(DumperTemplate **tmpls, int ntmpls, TupleDesc desc,
-							   FmgrInfo *outfuncs, MemoryContext cxt)
+dumper_template_append(DumperTemplate *t, AttrNumber attnum, const char *literal)
 {
+	DumperTemplateSeg *last = t->nsegs > 0 ? &t->segs[t->nsegs - 1] : NULL;
+
+	if (attnum == 0 && last != NULL && last->attnum == 0)
+	{
+		last->literal = psprintf("%s%s", last->literal, literal);
+		return;
+	}
+	if (t->nsegs >= t->maxsegs)
+	{
+		t->maxsegs *= 2;
+		t->segs = repalloc(t->segs, t->maxsegs * sizeof(DumperTemplateSeg));
+	}
+	memset(&t->segs[t->nsegs], 0, sizeof(DumperTemplateSeg));
+	t->segs[t->nsegs].attnum = attnum;
+	t->segs[t->nsegs].literal = pstrdup(literal);
+	t->nsegs++;
+}
+
+/*
+ * The output functions of the columns templates refer to, allocated in cxt:
+ * one slot per attribute of desc, fn_oid InvalidOid for unused ones.  Also
+ * notes each segment's length, and which columns are text or varchar, whose
+ * output is their own bytes (textout, varcharout): those are copied
+ * straight from the value.
+ */
+FmgrInfo *
+dumper_template_prepare_output(DumperTemplate **tmpls, int ntmpls, TupleDesc desc,
+							   MemoryContext cxt)
+{
+	/* zeroed: fn_oid is InvalidOid until set up */
+	FmgrInfo   *outfuncs = MemoryContextAllocZero(cxt, desc->natts * sizeof(FmgrInfo));
+
 	for (int t = 0; t < ntmpls; t++)
 		for (int s = 0; s < tmpls[t]->nsegs; s++)
 		{
@@ -138,6 +170,7 @@ dumper_template_prepare_output(DumperTemplate **tmpls, int ntmpls, TupleDesc des
 			if (!OidIsValid(outfuncs[attnum - 1].fn_oid))
 				fmgr_info_cxt(typoutput, &outfuncs[attnum - 1], cxt);
 		}
+	return outfuncs;
 }
 
 /*

@@ -30,14 +30,17 @@ typedef struct DumperTemplateSeg
 typedef struct DumperTemplate
 {
 	int			nsegs;
+	int			maxsegs;		/* room in segs */
 	DumperTemplateSeg *segs;
 } DumperTemplate;
 
 extern DumperTemplate *dumper_template_compile(const char *tmpl, TupleDesc desc,
 											   const char *relname);
-extern void dumper_template_prepare_output(DumperTemplate **tmpls, int ntmpls,
-										   TupleDesc desc, FmgrInfo *outfuncs,
-										   MemoryContext cxt);
+extern DumperTemplate *dumper_template_new(void);
+extern void dumper_template_append(DumperTemplate *t, AttrNumber attnum,
+								   const char *literal);
+extern FmgrInfo *dumper_template_prepare_output(DumperTemplate **tmpls, int ntmpls,
+												TupleDesc desc, MemoryContext cxt);
 extern void dumper_template_gather(DumperTemplate **tmpls, int ntmpls, HeapTuple tuple,
 								   TupleDesc desc, FmgrInfo *outfuncs);
 extern DumperTemplate *dumper_template_from_expr(Node *expr, TupleDesc desc,

@@ -36,27 +36,6 @@
 
 #include "template.h"
 
-/* Append a segment to t, merging adjacent literals. */
-static void
-texpr_append(DumperTemplate *t, int *maxsegs, AttrNumber attnum, const char *literal)
-{
-	DumperTemplateSeg *last = t->nsegs > 0 ? &t->segs[t->nsegs - 1] : NULL;
-
-	if (attnum == 0 && last != NULL && last->attnum == 0)
-	{
-		last->literal = psprintf("%s%s", last->literal, literal);
-		return;
-	}
-	if (t->nsegs >= *maxsegs)
-	{
-		*maxsegs *= 2;
-		t->segs = repalloc(t->segs, *maxsegs * sizeof(DumperTemplateSeg));
-	}
-	t->segs[t->nsegs].attnum = attnum;
-	t->segs[t->nsegs].literal = pstrdup(literal);
-	t->nsegs++;
-}
-
 /*
  * The attribute of desc that node selects from the row parameter $1, when
  * node is such a field selection of the column's own type; else 0.
@@ -89,7 +68,7 @@ texpr_column(Node *node, TupleDesc desc)
  * constant is NULL, which makes the whole concatenation NULL.
  */
 static bool
-texpr_walk(Node *node, TupleDesc desc, DumperTemplate *t, int *maxsegs, bool *alwaysnull)
+texpr_walk(Node *node, TupleDesc desc, DumperTemplate *t, bool *alwaysnull)
 {
 	AttrNumber	attnum;
 
@@ -105,7 +84,7 @@ texpr_walk(Node *node, TupleDesc desc, DumperTemplate *t, int *maxsegs, bool *al
 				if (c->constisnull)
 					*alwaysnull = true;
 				else
-					texpr_append(t, maxsegs, 0, TextDatumGetCString(c->constvalue));
+					dumper_template_append(t, 0, TextDatumGetCString(c->constvalue));
 				return true;
 			}
 		case T_OpExpr:
@@ -126,8 +105,8 @@ texpr_walk(Node *node, TupleDesc desc, DumperTemplate *t, int *maxsegs, bool *al
 				}
 				if (funcid != F_TEXTCAT || list_length(args) != 2)
 					return false;
-				return texpr_walk(linitial(args), desc, t, maxsegs, alwaysnull) &&
-					texpr_walk(lsecond(args), desc, t, maxsegs, alwaysnull);
+				return texpr_walk(linitial(args), desc, t, alwaysnull) &&
+					texpr_walk(lsecond(args), desc, t, alwaysnull);
 			}
 		case T_FieldSelect:
 			if (((FieldSelect *) node)->resulttype != TEXTOID)
@@ -161,7 +140,7 @@ texpr_walk(Node *node, TupleDesc desc, DumperTemplate *t, int *maxsegs, bool *al
 	}
 	if (attnum == 0)
 		return false;
-	texpr_append(t, maxsegs, attnum, NameStr(TupleDescAttr(desc, attnum - 1)->attname));
+	dumper_template_append(t, attnum, NameStr(TupleDescAttr(desc, attnum - 1)->attname));
 	return true;
 }
 
@@ -173,12 +152,10 @@ texpr_walk(Node *node, TupleDesc desc, DumperTemplate *t, int *maxsegs, bool *al
 DumperTemplate *
 dumper_template_from_expr(Node *expr, TupleDesc desc, bool *alwaysnull)
 {
-	DumperTemplate *t = palloc0(sizeof(DumperTemplate));
-	int			maxsegs = 4;
+	DumperTemplate *t = dumper_template_new();
 
 	*alwaysnull = false;
-	t->segs = palloc(maxsegs * sizeof(DumperTemplateSeg));
-	if (!texpr_walk(expr, desc, t, &maxsegs, alwaysnull))
+	if (!texpr_walk(expr, desc, t, alwaysnull))
 		return NULL;
 	return t;
 }
