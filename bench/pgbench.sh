@@ -13,14 +13,13 @@
 # Every round runs the variants of BENCH_VARIANTS (bench/setup.sql) in turn,
 # each round starting one variant later (A B C D E, B C D E A, ...), so that
 # with as many rounds as variants each takes each position once; before each
-# run the table
-# is vacuumed, the queue drained and a checkpoint taken, and the suite
-# waits for other processes to leave the CPUs (bench_wait_quiet).
+# run the table is vacuumed, the queue drained and a checkpoint taken, and
+# the suite waits for other processes to leave the CPUs (bench_wait_quiet).
 # Throughput on 2 cores swings +/-10 % from one second to the next, so
 # short interleaved runs and medians are the way to a usable ratio.  The
 # worker delivers to Redis during dumper's runs: its CPU is part of the
-# cost (except in variant "paused", which shows the writers' share).  The peers'
-# consumers are not run.
+# cost (except in variant "paused", which shows the writers' share).  The
+# peers' consumers are not run.
 # Result lines: "tps.<settings>.<workload>.<variant>.<round> tps" and
 # "others.<...>.<round> percent": the CPU share other processes on the
 # machine took during that run (bench/cpu_mark.py); "deliv.<...>.<round>
@@ -80,17 +79,21 @@ bench_pgbench_run() {
 		"$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")"
 }
 
+# The pid of dumper's worker (0 when none runs).
+bench__worker_pid() {
+	bench_value 'SELECT coalesce(worker_pid, 0) FROM dumper_stats'
+}
+
 # CPU clock ticks used so far by dumper's worker and by Redis: "worker redis".
 bench__delivery_ticks() {
-	local pid
-	pid=$(bench_value 'SELECT coalesce(worker_pid, 0) FROM dumper_stats')
-	printf '%s %s\n' "$(bench__proc_ticks "$pid")" "$(bench__proc_ticks "$(cat "$DT_TMP/redis/redis.pid")")"
+	printf '%s %s\n' "$(bench__proc_ticks "$(bench__worker_pid)")" \
+		"$(bench__proc_ticks "$(cat "$DT_TMP/redis/redis.pid")")"
 }
 
 # Send SIGNAL (STOP, CONT) to dumper's worker.
 bench__worker_signal() {
 	local pid
-	pid=$(bench_value 'SELECT coalesce(worker_pid, 0) FROM dumper_stats')
+	pid=$(bench__worker_pid)
 	[ "$pid" -gt 0 ] || { dt_err "no dumper worker to send SIG$1"; return 1; }
 	kill "-$1" "$pid"
 }
@@ -113,8 +116,8 @@ bench__worker_resume() {
 	rm -f "$DT_TMP/queue_sampler_off"
 }
 
-# True when dumper.queue's heap is under 1 MB: rotated, if it had grown (rotate.c
-# rotates it from 1 MB on; nothing else shrinks it so far).
+# True when dumper.queue's heap is under 1 MB: rotated, if it had grown
+# (rotate.c rotates it from 1 MB on; nothing else shrinks it so far).
 bench__queue_small() {
 	[ "$(bench_value "SELECT pg_relation_size('dumper.queue') < 1024 * 1024")" = t ]
 }
@@ -138,7 +141,7 @@ bench__ticks_since() {
 		'BEGIN {printf "%.3f %.3f", (c - a) / hz, (d - b) / hz}'
 }
 
-# Interleaved rounds of the five variants for one workload under SETTINGS.
+# Interleaved rounds of BENCH_VARIANTS for one workload under SETTINGS.
 bench_pgbench_series() {
 	local settings=$1 workload=$2 r i v tps n left line out others ticks0 ticks1
 	for ((r = 1; r <= BENCH_ROUNDS; r++)); do
