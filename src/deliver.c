@@ -32,7 +32,9 @@
  * new extension), the scan is a full one.  A writer that leaves no hint
  * (COMMIT PREPARED, which runs in another transaction) is covered by the
  * full scan the worker makes every dumper.naptime.
- * Sessions calling dumper_deliver always scan the whole queue.
+ * Sessions calling dumper_deliver always scan the whole queue, and leave
+ * alone the rows of their own transaction (spilled paths), which only its
+ * commit may release.
  *
  * Privileges: the queue has no trigger, rule or policy, so the direct access
  * runs no one's code and checks no privilege: EXECUTE on dumper_deliver() is
@@ -185,6 +187,13 @@ dumper_deliver_batch(DumperRedis *redis, int max_paths, BlockNumber *scan_from,
 			left_behind = Min(left_behind, block);	/* the rest is next */
 			break;
 		}
+		/*
+		 * This transaction's own rows (paths it spilled) wait for its
+		 * commit, like everyone's: sent now, they could precede the writes
+		 * they invalidate, or belong to a rollback.
+		 */
+		if (TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data)))
+			continue;
 		if (heap_delete(rel, &tuple->t_self, cid, InvalidSnapshot,
 						false, &tmfd, false) != TM_Ok)
 		{

@@ -74,6 +74,7 @@ typedef struct DumperRegistration
 /* regcache.c: per-backend cache of registrations */
 extern void dumper_regcache_init(void);
 extern void dumper_regcache_gather(Relation rel, HeapTuple tuple);
+extern void dumper_regcache_end_xact(void);
 extern bool dumper_registration_read(Oid relid, DumperRegistration *reg);
 extern Oid	dumper_registered_table(Oid relid, DumperRegistration *reg);
 extern char *dumper_paths_expr(const DumperRegistration *reg, Oid relid,
@@ -90,6 +91,7 @@ extern void dumper_execute_as_owner(const char *sql, int nargs, Oid *argtypes,
 									Datum *args, const char *nulls, int expected);
 extern void dumper_install_truncate_triggers(Oid relid, Oid funcoid);
 extern bool dumper_is_pure_join_table(Relation rel);
+extern bool dumper_join_same_owner(Relation rel);
 extern List *dumper_fkey_list(Relation rel);
 extern void dumper_drop_stale_truncate_triggers(void);
 extern void dumper_install_join(Oid relid, bool explicit);

@@ -34,6 +34,7 @@
 #include "access/xact.h"
 #include "common/hashfn.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "tcop/utility.h"
 #include "catalog/pg_type.h"
@@ -232,7 +233,7 @@ dumper_pathset_add(const char *path, int len)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("path is too long to invalidate: %d bytes", len),
 				 errdetail("The path starts with \"%s\".",
-						   pnstrdup(path, 40)),
+						   pnstrdup(path, pg_mbcliplen(path, len, 40))),
 				 errhint("dumper accepts paths of at most %d bytes.",
 						 DUMPER_MAX_PATH_LEN)));
 	if (pathset_flushed)
@@ -379,11 +380,10 @@ pathset_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 		case XACT_EVENT_PRE_PREPARE:
 			if (pathset_npaths > 0)
 				dumper_queue_write(pathset_paths, pathset_npaths);
+			/* Later additions (another pre-commit callback) are refused. */
+			pathset_flushed = true;
 			if (pathset_npaths > 0 || pathset_spilled)
-			{
-				pathset_flushed = true;
 				pathset_wake = (event == XACT_EVENT_PRE_COMMIT);
-			}
 			break;
 		case XACT_EVENT_COMMIT:
 			{
@@ -395,6 +395,7 @@ pathset_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 			}
 			pathset_wake = false;
 			pathset_reset();
+			dumper_regcache_end_xact();
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
@@ -403,6 +404,7 @@ pathset_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 			(void) dumper_queue_take_first_block();
 			pathset_wake = false;
 			pathset_reset();
+			dumper_regcache_end_xact();
 			break;
 		case XACT_EVENT_PARALLEL_PRE_COMMIT:
 			break;
@@ -427,7 +429,8 @@ PG_FUNCTION_INFO_V1(dumper_invalidate);
 Datum
 dumper_invalidate(PG_FUNCTION_ARGS)
 {
-	/* The queue cannot be written on a standby: say so now, not at commit. */
+	/* It writes the queue: say so now, not at commit. */
+	PreventCommandIfReadOnly("dumper_invalidate()");
 	PreventCommandDuringRecovery("dumper_invalidate()");
 	dumper_pathset_add_array(PG_GETARG_ARRAYTYPE_P(0));
 	PG_RETURN_VOID();

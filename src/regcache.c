@@ -36,6 +36,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tupconvert.h"
+#include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_proc.h"
@@ -56,6 +57,7 @@
 #include "utils/memutils.h"
 #include "utils/regproc.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "dumper.h"
@@ -70,6 +72,8 @@ typedef struct RegEntry
 	TupleConversionMap *map;	/* partition row -> registered row, or NULL */
 	Oid			funcoid;		/* the paths function, or InvalidOid */
 	Oid			exec_user;		/* last role found to have EXECUTE on it */
+	OverrideSearchPath *search_path;	/* the path exprs were planned under */
+	int			in_use;			/* evaluations under way (nested writes) */
 	bool		read_only;		/* paths function is not VOLATILE */
 	SPIPlanPtr	plan;			/* kept plan calling a SETOF one, or NULL */
 	int			nexprs;			/* or its compiled call (0: none) ... */
@@ -86,6 +90,9 @@ typedef struct RegEntry
 } RegEntry;
 
 static HTAB *regcache = NULL;
+
+/* Evaluations under way in all entries; see regcache_stale. */
+static int	regcache_in_use = 0;
 
 /* Mark the entry of relid (or every entry) for rebuilding. */
 static void
@@ -148,9 +155,18 @@ dumper_registration_read(Oid relid, DumperRegistration *reg)
 	SetUserIdAndSecContext(dumper_internal_owner(),
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	args[0] = ObjectIdGetDatum(relid);
+
+	/*
+	 * Read like a catalog, with the latest snapshot, not the transaction's:
+	 * a REPEATABLE READ transaction older than a registration sees its
+	 * trigger (catalogs are read fresh), and must see its row too; and the
+	 * cache must not keep what an old snapshot showed as current.
+	 */
+	PushActiveSnapshot(GetLatestSnapshot());
 	ret = SPI_execute_with_args("SELECT paths::pg_catalog.oid, templates FROM dumper.registration"
 								" WHERE tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
 								1, argtypes, args, NULL, true, 1);
+	PopActiveSnapshot();
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
@@ -334,6 +350,7 @@ regcache_build_expr(RegEntry *entry, Oid funcoid, Oid rowtype, TupleDesc regdesc
 	FuncExpr   *call;
 	Expr	   *planned;
 	List	   *exprs;
+	ExprState **states;
 	ListCell   *lc;
 	MemoryContext oldcxt;
 
@@ -362,6 +379,7 @@ regcache_build_expr(RegEntry *entry, Oid funcoid, Oid rowtype, TupleDesc regdesc
 	else
 		exprs = list_make1(planned);
 	entry->read_only = (func_volatile(funcoid) != PROVOLATILE_VOLATILE);
+	entry->search_path = GetOverrideSearchPath(entry->cxt);
 
 	/* Concatenations of constants and columns: templates, evaluated in C. */
 	if (!entry->returns_array && regcache_exprs_as_templates(entry, exprs, regdesc))
@@ -370,13 +388,18 @@ regcache_build_expr(RegEntry *entry, Oid funcoid, Oid rowtype, TupleDesc regdesc
 		return;
 	}
 
-	entry->nexprs = 0;
-	entry->exprs = palloc(list_length(exprs) * sizeof(ExprState *));
+	/*
+	 * ExecInitExpr checks EXECUTE on every function it meets and may fail
+	 * half way: the entry shows expressions only once all are ready.
+	 */
+	states = palloc(list_length(exprs) * sizeof(ExprState *));
 	foreach(lc, exprs)
-		entry->exprs[entry->nexprs++] =
+		states[foreach_current_index(lc)] =
 			ExecInitExprWithParams((Expr *) lfirst(lc), entry->params);
 	entry->econtext = CreateStandaloneExprContext();
 	entry->econtext->ecxt_param_list_info = entry->params;
+	entry->exprs = states;
+	entry->nexprs = list_length(exprs);
 	MemoryContextSwitchTo(oldcxt);
 }
 
@@ -443,6 +466,7 @@ regcache_build(RegEntry *entry, Relation rel)
 	entry->ntemplates = 0;
 	entry->templates = NULL;
 	entry->outfuncs = NULL;
+	entry->search_path = NULL;
 	if (entry->cxt != NULL)
 		MemoryContextReset(entry->cxt);
 	else
@@ -524,6 +548,32 @@ regcache_build(RegEntry *entry, Relation rel)
 	entry->regrelid = regrelid;
 	entry->funcoid = reg.funcoid;
 	entry->exec_user = InvalidOid;
+}
+
+/*
+ * Whether entry must be (re)built before use: never built (or its build
+ * failed), invalidated, or compiled from a function under another
+ * search_path (the names in its inlined body may resolve differently, as a
+ * plan cache would notice) or for another role (ExecInitExpr checked
+ * EXECUTE on the functions it calls for the role of that time).  An entry
+ * being evaluated further up the stack (the paths function wrote to a
+ * registered table) is not rebuilt under it: the nested write uses it as
+ * it is.
+ */
+static bool
+regcache_stale(RegEntry *entry)
+{
+	if (entry->plan == NULL && entry->nexprs == 0 && entry->ntemplates == 0)
+		return true;
+	if (entry->in_use > 0)
+		return false;
+	if (!entry->valid)
+		return true;
+	if (entry->search_path != NULL &&
+		!OverrideSearchPathMatchesCurrent(entry->search_path))
+		return true;
+	return entry->nexprs > 0 && OidIsValid(entry->exec_user) &&
+		entry->exec_user != GetUserId();
 }
 
 /*
@@ -610,8 +660,7 @@ dumper_regcache_gather(Relation rel, HeapTuple tuple)
 	errcallback.previous = error_context_stack;
 	error_context_stack = &errcallback;
 
-	if (!entry->valid ||
-		(entry->plan == NULL && entry->nexprs == 0 && entry->ntemplates == 0))
+	if (regcache_stale(entry))
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
@@ -619,6 +668,8 @@ dumper_regcache_gather(Relation rel, HeapTuple tuple)
 		SPI_finish();
 	}
 	regcache_check_execute(entry);
+	entry->in_use++;
+	regcache_in_use++;
 
 	/* The fast paths: templates and compiled calls need no SPI. */
 	if (entry->ntemplates > 0)
@@ -650,5 +701,25 @@ dumper_regcache_gather(Relation rel, HeapTuple tuple)
 		SPI_finish();
 	}
 
+	entry->in_use--;
+	regcache_in_use--;
 	error_context_stack = errcallback.previous;
+}
+
+/*
+ * At the end of a transaction no evaluation is under way: clear the counts
+ * that errors left behind.  Called at commit and abort; cannot fail.
+ */
+void
+dumper_regcache_end_xact(void)
+{
+	HASH_SEQ_STATUS status;
+	RegEntry   *entry;
+
+	if (regcache_in_use == 0 || regcache == NULL)
+		return;
+	hash_seq_init(&status, regcache);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		entry->in_use = 0;
+	regcache_in_use = 0;
 }

@@ -222,6 +222,20 @@ registry_install_table_triggers(Oid relid, Oid funcoid)
 	dumper_install_truncate_triggers(relid, funcoid);
 }
 
+/*
+ * Make every backend rebuild how it gathers the paths of relid and of its
+ * partitions: their cache entries are keyed by the partition, and a new
+ * set of templates leaves the partitions' triggers as they were.
+ */
+static void
+registry_invalidate_tree(Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, find_all_inheritors(relid, ShareRowExclusiveLock, NULL))
+		CacheInvalidateRelcacheByRelid(lfirst_oid(lc));
+}
+
 /* Drop the row and TRUNCATE triggers of a table and its partitions. */
 static void
 registry_remove_table_triggers(Oid relid)
@@ -265,6 +279,38 @@ dumper_is_pure_join_table(Relation rel)
 				covered = (fk->conkey[k] == att->attnum);
 		}
 		if (!covered)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Whether the join triggers may be put on rel without its owner asking
+ * (dumper_register_join): every registered table it references has the
+ * same owner.  Those triggers run the registered tables' paths functions in
+ * the writes to rel, as whoever writes; PostgreSQL lets no table owner put
+ * code into the writes to another role's table, and neither does dumper.
+ */
+bool
+dumper_join_same_owner(Relation rel)
+{
+	ListCell   *lc;
+
+	foreach(lc, dumper_fkey_list(rel))
+	{
+		ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
+		DumperRegistration reg;
+		HeapTuple	tuple;
+		Oid			owner;
+
+		if (!dumper_registration_read(fk->confrelid, &reg))
+			continue;
+		tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(fk->confrelid));
+		if (!HeapTupleIsValid(tuple))
+			continue;
+		owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+		ReleaseSysCache(tuple);
+		if (owner != rel->rd_rel->relowner)
 			return false;
 	}
 	return true;
@@ -362,7 +408,17 @@ registry_sync_joins(Oid relid)
 		Relation	join = table_open(joinid, ShareRowExclusiveLock);
 
 		if (dumper_is_pure_join_table(join))
-			dumper_install_join(joinid, false);
+		{
+			if (dumper_join_same_owner(join))
+				dumper_install_join(joinid, false);
+			else
+				ereport(NOTICE,
+						(errmsg("join table \"%s\" is not covered: it belongs to another role",
+								RelationGetRelationName(join)),
+						 errhint("Its owner can cover it with dumper_register_join('%s'), which runs your paths function in its writes.",
+								 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(join)),
+															RelationGetRelationName(join)))));
+		}
 		CacheInvalidateRelcache(join);
 		table_close(join, NoLock);
 	}
@@ -653,7 +709,7 @@ dumper_register(PG_FUNCTION_ARGS)
 		registry_remove_table_triggers(relid);
 	registry_install_table_triggers(relid, funcoid);
 	registry_sync_joins(relid);
-	CacheInvalidateRelcache(rel);
+	registry_invalidate_tree(relid);
 	table_close(rel, NoLock);
 
 	PG_RETURN_VOID();
@@ -698,7 +754,7 @@ dumper_unregister(PG_FUNCTION_ARGS)
 	registry_remove_table_triggers(relid);
 	registry_release_joins(relid);
 	dumper_drop_stale_truncate_triggers();
-	CacheInvalidateRelcache(rel);
+	registry_invalidate_tree(relid);
 	table_close(rel, NoLock);
 
 	PG_RETURN_VOID();

@@ -114,6 +114,9 @@ SELECT count(*) FROM dumper_pending;
 SELECT dumper_register('icecream');
 SELECT pg_temp.err($$INSERT INTO icecream VALUES (1, repeat('x', 4096))$$);
 SELECT pg_temp.err($$SELECT dumper_invalidate(repeat('y', 4097))$$);
+-- The detail cuts a multibyte path at a character boundary (the database
+-- is UTF8): 39 bytes of 'y' then 'é', 2 bytes, shown whole or not at all.
+SELECT pg_temp.err($$SELECT dumper_invalidate(repeat('y', 39) || repeat('é', 3000))$$);
 BEGIN;
 SELECT dumper_invalidate(repeat('z', 4096));
 SELECT octet_length(p) FROM dumper_transaction_paths() p;
@@ -145,6 +148,8 @@ SELECT pg_temp.err($$SELECT dumper_deliver(-1)$$);
 -- It deletes what it delivers: not in a read-only transaction.
 BEGIN READ ONLY;
 SELECT pg_temp.err($$SELECT dumper_deliver()$$);
+-- dumper_invalidate writes the queue (at commit): refused at once.
+SELECT pg_temp.err($$SELECT dumper_invalidate('/read-only/')$$);
 ROLLBACK;
 
 -- Redis unreachable: a clear error, and every row stays queued.

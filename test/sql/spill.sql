@@ -72,6 +72,19 @@ PREPARE TRANSACTION 'spill2';
 ROLLBACK PREPARED 'spill2';
 SELECT count(*) FROM dumper_pending;
 
+-- dumper_deliver() in the transaction that spilled leaves the spilled rows
+-- alone: they wait for its commit like every writer's, and go with its
+-- rollback.  (Another transaction's committed row is delivered, and put
+-- back by the rollback.)
+SELECT dumper_invalidate('/committed/');
+BEGIN;
+SELECT dumper_invalidate(VARIADIC array_agg('/own/' || g)) FROM generate_series(1, 20000) g;
+SELECT count(*) > 0 AS own_rows_visible FROM dumper.queue WHERE '/own/1' = ANY (paths);
+SELECT dumper_deliver() AS delivered;
+SELECT count(*) > 0 AS own_rows_kept FROM dumper.queue WHERE '/own/1' = ANY (paths);
+ROLLBACK;
+SELECT count(*) FROM dumper_pending;
+
 RESET dumper.work_mem;
 DROP TABLE icecream;
 DROP EXTENSION dumper;

@@ -1,0 +1,96 @@
+-- Each backend keeps how it turns a row into paths (regcache.c).  What it
+-- keeps must follow everything a direct call of the paths function would:
+-- the writing role's privileges on the functions it calls, the writer's
+-- search_path, a new registration of a partitioned table, a build that
+-- failed half way.
+CREATE EXTENSION dumper;
+CREATE ROLE dumper_cache_writer;
+CREATE SCHEMA one;
+CREATE SCHEMA two;
+GRANT USAGE ON SCHEMA one, two TO dumper_cache_writer;
+
+-- A paths function calling a function that not every role may run.
+CREATE TABLE art (id int PRIMARY KEY, slug text);
+CREATE FUNCTION secret_hash(text) RETURNS text LANGUAGE plpgsql IMMUTABLE
+    AS $$ BEGIN RETURN 'h-' || $1; END $$;
+REVOKE ALL ON FUNCTION secret_hash(text) FROM PUBLIC;
+CREATE FUNCTION art_paths(art) RETURNS text[] LANGUAGE sql STABLE
+    AS $$ SELECT ARRAY['/art/' || $1.slug || '/', '/hash/' || secret_hash($1.slug) || '/'] $$;
+SELECT dumper_register('art', 'art_paths');
+GRANT INSERT ON art TO dumper_cache_writer;
+
+-- The role without EXECUTE on secret_hash is refused, whichever role
+-- compiled the function first in this session.
+BEGIN;
+INSERT INTO art VALUES (1, 'a');
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+SET LOCAL ROLE dumper_cache_writer;
+SAVEPOINT s;
+INSERT INTO art VALUES (2, 'b');
+ROLLBACK TO s;
+RESET ROLE;
+ROLLBACK;
+
+-- A build that failed half way (that refusal, the first build in a new
+-- session) is built again at the next use, not used half built.
+\c -
+BEGIN;
+SET LOCAL ROLE dumper_cache_writer;
+SAVEPOINT s;
+INSERT INTO art VALUES (3, 'c');
+ROLLBACK TO s;
+RESET ROLE;
+INSERT INTO art VALUES (4, 'd');
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+
+-- Names in an inlined paths function resolve under each writer's
+-- search_path, as in a direct call: here slug() is one.slug() or two.slug().
+CREATE TABLE sp (id int PRIMARY KEY, slug text);
+CREATE FUNCTION one.slug(text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'one-' || $1 $$;
+CREATE FUNCTION two.slug(text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'two-' || $1 $$;
+SET search_path = public, one;
+CREATE FUNCTION sp_paths(sp) RETURNS text LANGUAGE sql STABLE AS $$ SELECT '/sp/' || slug($1.slug) $$;
+SELECT dumper_register('sp', 'sp_paths');
+BEGIN;
+INSERT INTO sp VALUES (1, 'x');
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+SELECT sp_paths(sp) AS direct_call FROM sp;
+ROLLBACK;
+SET search_path = public, two;
+BEGIN;
+INSERT INTO sp VALUES (1, 'x');
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+SELECT sp_paths(sp) AS direct_call FROM sp;
+ROLLBACK;
+RESET search_path;
+
+-- A partitioned table registered again with other templates: its
+-- partitions, which this session has already written to, use the new ones.
+CREATE TABLE pt (id int, slug text) PARTITION BY RANGE (id);
+CREATE TABLE pt1 PARTITION OF pt FOR VALUES FROM (0) TO (100);
+SELECT dumper_register('pt', templates => ARRAY['/old/{slug}/']);
+BEGIN;
+INSERT INTO pt VALUES (1, 'a');
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+SELECT dumper_register('pt', templates => ARRAY['/new/{slug}/']);
+BEGIN;
+INSERT INTO pt VALUES (2, 'b');
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+-- And unregistered: nothing.
+SELECT dumper_unregister('pt');
+BEGIN;
+INSERT INTO pt VALUES (3, 'c');
+SELECT count(*) FROM dumper_transaction_paths();
+ROLLBACK;
+
+-- Clean up.
+SELECT dumper_unregister('art');
+SELECT dumper_unregister('sp');
+DROP FUNCTION art_paths(art), secret_hash(text), sp_paths(sp);
+DROP TABLE art, sp, pt;
+DROP SCHEMA one, two CASCADE;
+DROP EXTENSION dumper;
+DROP ROLE dumper_cache_writer;
