@@ -172,10 +172,14 @@ dumper_deliver_batch(DumperRedis *redis, int max_paths, BlockNumber *scan_from,
 	nblocks = ((HeapScanDesc) scan)->rs_nblocks;
 
 	/*
-	 * A start past the end is a block that VACUUM truncated away (empty, so
-	 * nothing pending was there): nothing to scan.
+	 * A start at or past the end is a block that VACUUM truncated away
+	 * (empty, so nothing pending was there): nothing to scan, which a scan
+	 * of no blocks from block 0 says without tripping the start's check.
 	 */
-	heap_setscanlimits(scan, Min(start, nblocks), nblocks - Min(start, nblocks));
+	if (start >= nblocks)
+		heap_setscanlimits(scan, 0, 0);
+	else
+		heap_setscanlimits(scan, start, nblocks - start);
 	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
 		BlockNumber block = ItemPointerGetBlockNumber(&tuple->t_self);

@@ -19,6 +19,7 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/sysattr.h"
 #include "access/relation.h"
@@ -26,6 +27,7 @@
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/catalog.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/objectaddress.h"
 #include "catalog/partition.h"
 #include "catalog/pg_inherits.h"
@@ -42,6 +44,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -148,6 +151,32 @@ registry_trigger_function(const char *name)
 }
 
 /*
+ * Whether trigger trigoid calls one of dumper's functions: dumper's
+ * triggers are known by name, and a user's trigger that happens to have
+ * one of those names must be neither dropped nor taken for dumper's.
+ */
+static bool
+registry_trigger_is_ours(Oid trigoid)
+{
+	Relation	tgrel = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	bool		ours = false;
+
+	ScanKeyInit(&key, Anum_pg_trigger_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(trigoid));
+	scan = systable_beginscan(tgrel, TriggerOidIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+		ours = (get_func_namespace(((Form_pg_trigger) GETSTRUCT(tuple))->tgfoid) ==
+				get_namespace_oid(DUMPER_SCHEMA, false));
+	systable_endscan(scan);
+	table_close(tgrel, AccessShareLock);
+	return ours;
+}
+
+/*
  * Create trigger name on relid unless it exists, firing dumper.<func>();
  * when depfunc is valid, the trigger depends on it, so that the paths
  * function cannot be dropped while it is in use.
@@ -158,9 +187,18 @@ registry_ensure_trigger(Oid relid, const char *name, const char *func, bool row,
 {
 	CreateTrigStmt *stmt;
 	ObjectAddress trigaddr;
+	Oid			existing = get_trigger_oid(relid, name, true);
 
-	if (OidIsValid(get_trigger_oid(relid, name, true)))
-		return;
+	if (OidIsValid(existing))
+	{
+		if (registry_trigger_is_ours(existing))
+			return;
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("table \"%s\" has a trigger named \"%s\" that is not dumper's",
+						get_rel_name(relid), name),
+				 errhint("dumper names its triggers so; rename that trigger.")));
+	}
 
 	stmt = makeNode(CreateTrigStmt);
 	stmt->trigname = pstrdup(name);
@@ -191,7 +229,7 @@ registry_drop_trigger(Oid relid, const char *name)
 	Oid			trigoid = get_trigger_oid(relid, name, true);
 	ObjectAddress trigaddr;
 
-	if (!OidIsValid(trigoid))
+	if (!OidIsValid(trigoid) || !registry_trigger_is_ours(trigoid))
 		return;
 	ObjectAddressSet(trigaddr, TriggerRelationId, trigoid);
 	performDeletion(&trigaddr, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
@@ -510,6 +548,22 @@ registry_release_joins(Oid relid)
 }
 
 /*
+ * Refuse a caller who does not own relid before locking it: a lock request
+ * queued behind a long transaction would block every writer of the table,
+ * and only its owner may cause that (as RangeVarGetRelidExtended's
+ * callbacks do for ALTER TABLE).  Checked again once locked.
+ */
+static void
+registry_check_owner_unlocked(Oid relid)
+{
+	char	   *relname = get_rel_name(relid);
+
+	if (relname != NULL && !pg_class_ownercheck(relid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(get_rel_relkind(relid)),
+					   relname);
+}
+
+/*
  * Open relid and check that it is something dumper can register and that
  * the caller owns it.  Returns the relation, locked as CREATE TRIGGER locks.
  */
@@ -520,6 +574,7 @@ registry_open_table(Oid relid)
 	char		relkind;
 	const char *relname;
 
+	registry_check_owner_unlocked(relid);
 	rel = try_relation_open(relid, ShareRowExclusiveLock);
 	if (rel == NULL)
 		ereport(ERROR,
@@ -728,6 +783,7 @@ dumper_unregister(PG_FUNCTION_ARGS)
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1];
 
+	registry_check_owner_unlocked(relid);
 	rel = try_relation_open(relid, ShareRowExclusiveLock);
 	if (rel == NULL)
 		ereport(ERROR,

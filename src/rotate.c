@@ -16,8 +16,8 @@
  * and inserts the copies back, all in one transaction.
  *
  * Why it is safe: writers hold ROW EXCLUSIVE on the queue from their
- * pre-commit insert to the end of their transaction, and deliverers hold
- * ROW SHARE (FOR UPDATE) until theirs ends, so once the lock is ours no
+ * pre-commit insert to the end of their transaction, and deliverers (who
+ * claim rows by deleting them) hold it too, so once the lock is ours no
  * transaction that touched the queue is in progress (a prepared one keeps
  * its lock, and then rotation simply waits for another time).  A snapshot
  * taken after the lock sees every committed row and no delivered one, and

@@ -189,12 +189,15 @@ dumper_take_scan_hint(void)
 void
 dumper_stats_delivered(int64 paths)
 {
+	TimestampTz now;
+
 	if (dumper_shared == NULL)
 		return;
+	now = GetCurrentTimestamp();	/* a system call: not under the spinlock */
 	SpinLockAcquire(&dumper_shared->mutex);
 	dumper_shared->paths_delivered += paths;
 	dumper_shared->batches_delivered++;
-	dumper_shared->last_delivery_at = GetCurrentTimestamp();
+	dumper_shared->last_delivery_at = now;
 	SpinLockRelease(&dumper_shared->mutex);
 }
 

@@ -159,6 +159,20 @@ SELECT pg_temp.err($$SELECT dumper_deliver()$$);
 RESET dumper.redis_url;
 SELECT path FROM dumper_pending;
 
+-- A user's trigger with one of dumper's trigger names is neither taken for
+-- dumper's nor dropped by it.
+CREATE TABLE named (id int PRIMARY KEY, slug text);
+CREATE FUNCTION named_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE TRIGGER dumper_row AFTER INSERT ON named FOR EACH ROW EXECUTE FUNCTION named_audit();
+SELECT pg_temp.err($$SELECT dumper_register('named', templates => ARRAY['/named/{slug}/'])$$);
+CREATE TABLE named_parted (id int, slug text) PARTITION BY RANGE (id);
+CREATE TRIGGER dumper_truncate BEFORE TRUNCATE ON named_parted EXECUTE FUNCTION named_audit();
+ALTER TABLE named_parted ADD COLUMN extra int;
+SELECT tgrelid::regclass, tgname FROM pg_trigger
+  WHERE tgrelid IN ('named'::regclass, 'named_parted'::regclass) ORDER BY 1, 2;
+DROP TABLE named, named_parted;
+DROP FUNCTION named_audit();
+
 -- Clean up; the order of cascade notices is no contract.
 SET client_min_messages = warning;
 DROP TABLE icecream, owned, parted CASCADE;
