@@ -12,7 +12,9 @@
  *
  * Failures of Redis roll the batch back (the rows stay queued), drop the
  * connection and back off exponentially from 1 s to 30 s; success or a
- * configuration reload ends the back-off.  Any other error is reported,
+ * configuration reload ends the back-off.  The first failure on a
+ * connection kept from an earlier batch is retried at once on a new
+ * connection instead: Redis or a proxy may have closed it while idle.  Any other error is reported,
  * the transaction aborted, and the loop goes on after the same back-off.
  *
  * The worker starts only once recovery has finished, so it sends nothing
@@ -234,12 +236,14 @@ static bool
 worker_pass(bool *extension_missing)
 {
 	char		err[512];
+	bool		retried = false;
 
 	*extension_missing = false;
 	for (;;)
 	{
 		int64		n;
 		int64		nrows;
+		bool		reused = (worker_redis != NULL);
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -291,6 +295,22 @@ worker_pass(bool *extension_missing)
 		{
 			AbortCurrentTransaction();
 			pgstat_report_activity(STATE_IDLE, NULL);
+
+			/*
+			 * A connection kept since an earlier pass may have been closed
+			 * while idle (Redis's timeout setting, a proxy, a restart): try
+			 * once more at once on a new one before calling it a failure.
+			 */
+			if (reused && !retried && worker_backoff_ms == 0)
+			{
+				ereport(DEBUG1,
+						(errmsg("dumper worker connects to Redis again after an error on its kept connection"),
+						 errdetail("%s", err)));
+				worker_disconnect();
+				worker_scan_from = 0;	/* the batch's rows are back */
+				retried = true;
+				continue;
+			}
 			worker_failed(err, true);
 			return false;
 		}
