@@ -204,6 +204,14 @@ dumper_sync_table(PG_FUNCTION_ARGS)
 		dumper_install_truncate_triggers(relid, reg.funcoid);
 	}
 
+	/*
+	 * A partition of a covered join table (its row trigger is a clone), or
+	 * a covered one that got a partition attached: TRUNCATE of every
+	 * partition must be covered too.
+	 */
+	if (OidIsValid(get_trigger_oid(relid, DUMPER_JOIN_TRIGGER, true)))
+		dumper_install_join_truncate_triggers(relid);
+
 	/* A new pure join table referencing a registered table. */
 	rel = table_open(relid, ShareRowExclusiveLock);
 	if (!OidIsValid(get_trigger_oid(relid, DUMPER_JOIN_TRIGGER, true)) &&

@@ -95,6 +95,7 @@ extern bool dumper_join_same_owner(Relation rel);
 extern List *dumper_fkey_list(Relation rel);
 extern void dumper_drop_stale_truncate_triggers(void);
 extern void dumper_install_join(Oid relid, bool explicit);
+extern void dumper_install_join_truncate_triggers(Oid relid);
 
 /* shmem.c: waking the background worker (a no-op without it) */
 extern void dumper_wake_worker(BlockNumber first_block);

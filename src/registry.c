@@ -355,6 +355,22 @@ dumper_join_same_owner(Relation rel)
 }
 
 /*
+ * The join TRUNCATE trigger on join table relid and on every partition
+ * below it: a partitioned table has no rows of its own, and statement
+ * triggers are not cloned onto partitions.
+ */
+void
+dumper_install_join_truncate_triggers(Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, find_all_inheritors(relid, ShareRowExclusiveLock, NULL))
+		registry_ensure_trigger(lfirst_oid(lc), DUMPER_JOIN_TRUNCATE_TRIGGER,
+								"truncate_trigger", false, TRIGGER_TYPE_BEFORE,
+								TRIGGER_TYPE_TRUNCATE, InvalidOid);
+}
+
+/*
  * Install the join triggers on relid and remember it in dumper.join_table
  * (explicit: registered with dumper_register_join, kept until the table is
  * dropped).
@@ -368,8 +384,7 @@ dumper_install_join(Oid relid, bool explicit)
 	registry_ensure_trigger(relid, DUMPER_JOIN_TRIGGER, "join_trigger", true, TRIGGER_TYPE_AFTER,
 							TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE | TRIGGER_TYPE_DELETE,
 							InvalidOid);
-	registry_ensure_trigger(relid, DUMPER_JOIN_TRUNCATE_TRIGGER, "truncate_trigger", false,
-							TRIGGER_TYPE_BEFORE, TRIGGER_TYPE_TRUNCATE, InvalidOid);
+	dumper_install_join_truncate_triggers(relid);
 	args[0] = ObjectIdGetDatum(relid);
 	args[1] = BoolGetDatum(explicit);
 	if (SPI_connect() != SPI_OK_CONNECT)

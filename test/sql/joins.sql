@@ -106,6 +106,29 @@ INSERT INTO shop_icecreams VALUES ('it', 7, 2);
 SELECT * FROM dumper_transaction_paths() ORDER BY 1;
 ROLLBACK;
 
+-- A partitioned join table: TRUNCATE of the parent, of one partition, and
+-- of a partition created later invalidates the rows they referenced (the
+-- join TRUNCATE trigger is on every partition: statement triggers are not
+-- cloned).
+CREATE TABLE shop_sizes (shop_country text, shop_code int, size_id int REFERENCES size,
+    FOREIGN KEY (shop_country, shop_code) REFERENCES shop,
+    PRIMARY KEY (shop_country, shop_code, size_id)) PARTITION BY LIST (shop_country);
+CREATE TABLE shop_sizes_it PARTITION OF shop_sizes FOR VALUES IN ('it');
+INSERT INTO shop_sizes VALUES ('it', 7, 1);
+CREATE TABLE shop_sizes_fr PARTITION OF shop_sizes FOR VALUES IN ('fr');
+INSERT INTO shop_sizes VALUES ('fr', 7, 2);
+SELECT tgrelid::regclass AS tbl, tgname FROM pg_trigger
+ WHERE tgrelid::regclass::text LIKE 'shop_sizes%' AND tgname LIKE 'dumper%' ORDER BY 1, 2;
+BEGIN;
+TRUNCATE shop_sizes;
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+BEGIN;
+TRUNCATE shop_sizes_fr;
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+DROP TABLE shop_sizes;
+
 -- Unregistering one side keeps the join table for the other; the last
 -- side takes it away.
 SELECT dumper_unregister('size');
