@@ -65,6 +65,11 @@ typedef struct JoinEntry
 
 static HTAB *join_cache = NULL;
 
+/* Entries created since the last look for dropped tables' entries. */
+static int	join_created = 0;
+
+#define JOIN_SWEEP_EVERY	64
+
 /*
  * Mark the entries of join table relid and of its referenced tables (or
  * every entry) for rebuilding.
@@ -169,6 +174,8 @@ join_build(JoinEntry *entry, Relation rel)
 	entry->built = false;
 	sides = MemoryContextAllocZero(CacheMemoryContext,
 								   Max(1, list_length(fkeys)) * sizeof(JoinSide));
+	/* Kept plans are counted as they come: a failed build frees them next time. */
+	entry->sides = sides;
 
 	foreach(lc, fkeys)
 	{
@@ -205,11 +212,30 @@ join_build(JoinEntry *entry, Relation rel)
 				 query.data, SPI_result_code_string(SPI_result));
 		SPI_keepplan(plan);
 		side->plan = plan;
-		nsides++;
+		entry->nsides = ++nsides;
 	}
-	entry->sides = sides;
-	entry->nsides = nsides;
 	entry->built = true;
+}
+
+/*
+ * Forget the entries of dropped join tables (their drop invalidated them);
+ * see regcache_sweep.  Run every JOIN_SWEEP_EVERY new entries.
+ */
+static void
+join_sweep(void)
+{
+	HASH_SEQ_STATUS status;
+	JoinEntry  *entry;
+
+	hash_seq_init(&status, join_cache);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		if (entry->valid ||
+			SearchSysCacheExists1(RELOID, ObjectIdGetDatum(entry->relid)))
+			continue;
+		join_free_sides(entry);
+		(void) hash_search(join_cache, &entry->relid, HASH_REMOVE, NULL);
+	}
 }
 
 /*
@@ -298,6 +324,11 @@ dumper_join_trigger(PG_FUNCTION_ARGS)
 		entry->built = false;
 		entry->nsides = 0;
 		entry->sides = NULL;
+		if (++join_created >= JOIN_SWEEP_EVERY)
+		{
+			join_created = 0;
+			join_sweep();		/* keeps this new entry: its table exists */
+		}
 	}
 
 	errcallback.callback = join_error_callback;

@@ -94,6 +94,11 @@ static HTAB *regcache = NULL;
 /* Evaluations under way in all entries; see regcache_stale. */
 static int	regcache_in_use = 0;
 
+/* Entries created since the last look for dropped tables' entries. */
+static int	regcache_created = 0;
+
+#define REGCACHE_SWEEP_EVERY	64
+
 /* Mark the entry of relid (or every entry) for rebuilding. */
 static void
 regcache_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
@@ -623,6 +628,35 @@ regcache_error_callback(void *arg)
 }
 
 /*
+ * Forget the entries of dropped tables (their drop invalidated them), so
+ * that a long-lived session writing to ever new tables (daily partitions)
+ * does not keep one entry, context and plan per table it ever wrote to.
+ * Run every REGCACHE_SWEEP_EVERY new entries.
+ */
+static void
+regcache_sweep(void)
+{
+	HASH_SEQ_STATUS status;
+	RegEntry   *entry;
+
+	hash_seq_init(&status, regcache);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		if (entry->valid || entry->in_use > 0 ||
+			SearchSysCacheExists1(RELOID, ObjectIdGetDatum(entry->relid)))
+			continue;
+		if (entry->plan != NULL)
+			SPI_freeplan(entry->plan);
+		if (entry->econtext != NULL)
+			FreeExprContext(entry->econtext, true);
+		if (entry->cxt != NULL)
+			MemoryContextDelete(entry->cxt);
+		/* Removing the entry just returned is allowed during a scan. */
+		(void) hash_search(regcache, &entry->relid, HASH_REMOVE, NULL);
+	}
+}
+
+/*
  * Add the paths of one row of rel to the transaction's set.
  */
 void
@@ -653,6 +687,11 @@ dumper_regcache_gather(Relation rel, HeapTuple tuple)
 			   sizeof(RegEntry) - offsetof(RegEntry, valid));
 		snprintf(entry->relname, sizeof(entry->relname), "%s",
 				 RelationGetRelationName(rel));
+		if (++regcache_created >= REGCACHE_SWEEP_EVERY)
+		{
+			regcache_created = 0;
+			regcache_sweep();	/* keeps this new entry: its table exists */
+		}
 	}
 
 	errcallback.callback = regcache_error_callback;

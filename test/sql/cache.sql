@@ -86,6 +86,24 @@ INSERT INTO pt VALUES (3, 'c');
 SELECT count(*) FROM dumper_transaction_paths();
 ROLLBACK;
 
+-- A session that writes to ever new tables (daily partitions, say) does
+-- not keep the entries of the dropped ones: after writing to 200 tables,
+-- each dropped in turn, a few dozen entries (contexts) at most remain.
+SET client_min_messages = warning;
+DO $$
+BEGIN
+    FOR i IN 1..200 LOOP
+        EXECUTE format('CREATE TABLE churn_%s (id int, slug text)', i);
+        EXECUTE format('SELECT dumper_register(%L, templates => ARRAY[%L])',
+                       'churn_' || i, '/churn/{slug}/');
+        EXECUTE format('INSERT INTO churn_%s VALUES (1, %L)', i, 'a');
+        EXECUTE format('DROP TABLE churn_%s', i);
+    END LOOP;
+END $$;
+RESET client_min_messages;
+SELECT count(*) BETWEEN 1 AND 64 AS few_entries
+  FROM pg_backend_memory_contexts WHERE name = 'dumper registration';
+
 -- Clean up.
 SELECT dumper_unregister('art');
 SELECT dumper_unregister('sp');
