@@ -20,8 +20,10 @@
  * what remains.  A later duplicate of a spilled path is queued again
  * (delivery de-duplicates per batch).  Paths of enclosing subtransactions
  * cannot be written under the current one's id, so they stay in memory
- * until their own level spills: memory is bounded by about twice
- * dumper.work_mem per open subtransaction level.
+ * until their own level spills; the bytes of rolled-back subtransactions'
+ * paths are given back by a rebuild once they reach half the limit.
+ * Memory is bounded by about twice dumper.work_mem per open
+ * subtransaction level (pathset_shrink).
  *
  * Errors: adding may ereport (too long, out of memory).  The pre-commit and
  * pre-prepare flush may ereport, which aborts the transaction; nothing else
@@ -70,15 +72,20 @@ typedef struct PathMark
 {
 	SubTransactionId subid;
 	int			start;
+	Size		bytes;			/* pathset_bytes when it began */
 } PathMark;
 
 #define PATHSET_BLOCK_SIZE	(64 * 1024)
+/* What a path costs besides its bytes: hash entry and array slot, about. */
+#define PATHSET_PER_PATH	40
 
 static MemoryContext pathset_cxt = NULL;
 static pathhash_hash *pathset_hash = NULL;
 static const char **pathset_paths = NULL;	/* insertion order */
 static int	pathset_npaths = 0;
 static int	pathset_maxpaths = 0;
+static Size pathset_bytes = 0;	/* bytes of the paths in the set, NULs included */
+static Size pathset_garbage = 0;	/* bytes of removed paths, still in blocks */
 static PathMark *pathset_marks = NULL;
 static int	pathset_nmarks = 0;
 static int	pathset_maxmarks = 0;
@@ -98,6 +105,8 @@ pathset_reset(void)
 	pathset_hash = NULL;
 	pathset_paths = NULL;
 	pathset_npaths = pathset_maxpaths = 0;
+	pathset_bytes = 0;
+	pathset_garbage = 0;
 	pathset_marks = NULL;
 	pathset_nmarks = pathset_maxmarks = 0;
 	pathset_block = NULL;
@@ -146,6 +155,8 @@ pathset_create(int npaths)
 	pathset_paths = MemoryContextAllocHuge(pathset_cxt,
 										   pathset_maxpaths * sizeof(char *));
 	pathset_npaths = 0;
+	pathset_bytes = 0;
+	pathset_garbage = 0;
 	pathset_block = NULL;
 	pathset_block_left = 0;
 }
@@ -168,37 +179,22 @@ pathset_append(const char *path, int len, uint32 hash)
 									  pathset_maxpaths * sizeof(char *));
 	}
 	pathset_paths[pathset_npaths++] = path;
+	pathset_bytes += len + 1;
 }
 
 /*
- * The set outgrew dumper.work_mem: write the paths that the current
- * (sub)transaction added to the queue, as part of it, and rebuild the set
- * in a new context from the paths of enclosing levels.  When those are most
- * of the set, wait: spilling a small tail again and again would cost a
- * rebuild each time.
+ * Rebuild the set in a new context from its first keep paths, keeping the
+ * marks (their indexes and byte counts still hold), and free the old one.
  */
 static void
-pathset_spill(void)
+pathset_rebuild(int keep)
 {
-	int			start = 0;
 	MemoryContext old_cxt = pathset_cxt;
 	const char **old_paths = pathset_paths;
 	PathMark   *old_marks = pathset_marks;
 
-	if (pathset_nmarks > 0)
-	{
-		if (pathset_marks[pathset_nmarks - 1].subid != GetCurrentSubTransactionId())
-			return;
-		start = pathset_marks[pathset_nmarks - 1].start;
-	}
-	if (pathset_npaths - start < pathset_npaths / 2)
-		return;
-
-	dumper_queue_write(pathset_paths + start, pathset_npaths - start);
-	pathset_spilled = true;
-
-	pathset_create(start * 2);
-	for (int i = 0; i < start; i++)
+	pathset_create(keep * 2);
+	for (int i = 0; i < keep; i++)
 	{
 		int			len = strlen(old_paths[i]);
 
@@ -212,6 +208,45 @@ pathset_spill(void)
 		memcpy(pathset_marks, old_marks, pathset_nmarks * sizeof(PathMark));
 	}
 	MemoryContextDelete(old_cxt);
+}
+
+/*
+ * The set's memory outgrew dumper.work_mem.  When the current
+ * (sub)transaction's own paths take half of it or more, or are half of the
+ * set or more (the older levels then hold little), spill them: write
+ * them to the queue, as part of it, and rebuild the set from the paths of
+ * enclosing levels.  Otherwise, when half of dumper.work_mem or more is
+ * bytes of rolled-back subtransactions' paths (removed from the set, not
+ * from its blocks), rebuild the set from what it holds.  Otherwise wait: the
+ * enclosing levels' paths cannot be spilled under this level's id, and
+ * spilling a small tail again and again would cost a rebuild each time.
+ * Each rebuild follows at least half of dumper.work_mem of new paths or of
+ * garbage, so its cost is amortized over them.
+ */
+static void
+pathset_shrink(void)
+{
+	Size		limit = (Size) dumper_work_mem * 1024;
+	int			start = 0;
+	Size		start_bytes = 0;
+	Size		own;
+
+	if (pathset_nmarks > 0)
+	{
+		if (pathset_marks[pathset_nmarks - 1].subid != GetCurrentSubTransactionId())
+			return;
+		start = pathset_marks[pathset_nmarks - 1].start;
+		start_bytes = pathset_marks[pathset_nmarks - 1].bytes;
+	}
+	own = (pathset_bytes - start_bytes) + (Size) (pathset_npaths - start) * PATHSET_PER_PATH;
+	if (own >= limit / 2 || pathset_npaths - start >= pathset_npaths / 2)
+	{
+		dumper_queue_write(pathset_paths + start, pathset_npaths - start);
+		pathset_spilled = true;
+		pathset_rebuild(start);
+	}
+	else if (pathset_garbage >= limit / 2)
+		pathset_rebuild(pathset_npaths);
 }
 
 /*
@@ -281,12 +316,13 @@ dumper_pathset_add(const char *path, int len)
 		}
 		pathset_marks[pathset_nmarks].subid = subid;
 		pathset_marks[pathset_nmarks].start = pathset_npaths;
+		pathset_marks[pathset_nmarks].bytes = pathset_bytes;
 		pathset_nmarks++;
 	}
 
 	pathset_append(path, len, hash);
 	if (MemoryContextMemAllocated(pathset_cxt, false) > (Size) dumper_work_mem * 1024)
-		pathset_spill();
+		pathset_shrink();
 }
 
 /* Add every non-NULL element of a text[] to the transaction's set. */
@@ -355,15 +391,23 @@ pathset_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	else if (event == SUBXACT_EVENT_ABORT_SUB)
 	{
 		int			start = -1;
+		Size		bytes = 0;
 
 		while (pathset_nmarks > 0 &&
 			   pathset_marks[pathset_nmarks - 1].subid >= mySubid)
-			start = pathset_marks[--pathset_nmarks].start;
+		{
+			pathset_nmarks--;
+			start = pathset_marks[pathset_nmarks].start;
+			bytes = pathset_marks[pathset_nmarks].bytes;
+		}
 		if (start < 0)
 			return;
 		for (int i = start; i < pathset_npaths; i++)
 			pathhash_delete(pathset_hash, pathset_paths[i]);
 		pathset_npaths = start;
+		/* Their bytes stay in the blocks until a rebuild. */
+		pathset_garbage += pathset_bytes - bytes;
+		pathset_bytes = bytes;
 	}
 }
 

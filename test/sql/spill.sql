@@ -85,6 +85,60 @@ SELECT count(*) > 0 AS own_rows_kept FROM dumper.queue WHERE '/own/1' = ANY (pat
 ROLLBACK;
 SELECT count(*) FROM dumper_pending;
 
+DELETE FROM dumper.queue;
+-- Rolled-back subtransactions' paths leave the set at once and their
+-- bytes once they add up to half of dumper.work_mem: 20,000 caught errors
+-- that each added a path (2 MB) leave the memory bounded and the
+-- transaction's own paths whole.
+BEGIN;
+SELECT dumper_invalidate(VARIADIC array_agg('/top/' || g)) FROM generate_series(1, 10) g;
+DO $$
+BEGIN
+    FOR i IN 1..20000 LOOP
+        BEGIN
+            PERFORM dumper_invalidate('/sub/' || i || '/' || repeat('x', 100));
+            RAISE EXCEPTION 'rolled back';
+        EXCEPTION WHEN raise_exception THEN NULL;
+        END;
+    END LOOP;
+END $$;
+SELECT total_bytes <= 2 * 64 * 1024 AS bounded
+  FROM pg_backend_memory_contexts WHERE name = 'dumper paths';
+SELECT count(*) FROM dumper_transaction_paths();
+COMMIT;
+SELECT count(*) AS queued FROM dumper_pending;
+DELETE FROM dumper.queue;
+
+-- Nested savepoints, each adding 90 % of what the set holds (then
+-- never half of it): each level spills its own paths once they reach half
+-- of dumper.work_mem, so memory grows with the depth, instead of doubling
+-- with each level.  Nothing is lost.
+CREATE TEMP TABLE added (n int);
+CREATE FUNCTION pg_temp.add_level(name text) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO added SELECT count(*) * 9 / 10 FROM dumper_transaction_paths();
+    SELECT dumper_invalidate(VARIADIC array_agg('/' || name || '/' || g || repeat('x', 40)))
+      FROM generate_series(1, (SELECT n FROM added ORDER BY ctid DESC LIMIT 1)) g $$;
+BEGIN;
+SELECT dumper_invalidate(VARIADIC array_agg('/l0/' || g || repeat('x', 40))) FROM generate_series(1, 200) g;
+SELECT count(*) AS not_spilled FROM dumper_transaction_paths();
+SAVEPOINT l1;
+SELECT pg_temp.add_level('l1');
+SAVEPOINT l2;
+SELECT pg_temp.add_level('l2');
+SAVEPOINT l3;
+SELECT pg_temp.add_level('l3');
+SAVEPOINT l4;
+SELECT pg_temp.add_level('l4');
+SAVEPOINT l5;
+SELECT pg_temp.add_level('l5');
+SAVEPOINT l6;
+SELECT pg_temp.add_level('l6');
+SELECT total_bytes <= 5 * 64 * 1024 AS bounded_by_depth
+  FROM pg_backend_memory_contexts WHERE name = 'dumper paths';
+COMMIT;
+SELECT count(DISTINCT path) = 200 + (SELECT sum(n) FROM added) AS nothing_lost FROM dumper_pending;
+DELETE FROM dumper.queue;
+
 RESET dumper.work_mem;
 DROP TABLE icecream;
 DROP EXTENSION dumper;
