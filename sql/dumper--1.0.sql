@@ -148,7 +148,8 @@ CREATE VIEW dumper_registrations AS
 
 -- Schema life.  New partitions of registered tables and new pure join
 -- tables get their triggers; registrations of dropped tables and dropped
--- paths functions go away; DROP EXTENSION first drops every dumper trigger.
+-- paths functions go away; a change that leaves a path template naming a
+-- missing column fails; DROP EXTENSION first drops every dumper trigger.
 CREATE FUNCTION dumper.sync_table(pg_catalog.oid)
 RETURNS void
 AS 'MODULE_PATHNAME', 'dumper_sync_table'
@@ -160,6 +161,12 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'dumper_sync_trigger'
 LANGUAGE C STRICT VOLATILE;
 REVOKE ALL ON FUNCTION dumper.sync_trigger(pg_catalog.oid) FROM PUBLIC;
+
+CREATE FUNCTION dumper.check_templates()
+RETURNS void
+AS 'MODULE_PATHNAME', 'dumper_check_templates'
+LANGUAGE C STRICT VOLATILE;
+REVOKE ALL ON FUNCTION dumper.check_templates() FROM PUBLIC;
 
 CREATE FUNCTION dumper.on_ddl_end()
 RETURNS event_trigger
@@ -179,9 +186,10 @@ BEGIN
     LOOP
         PERFORM dumper.sync_trigger(cmd.objid);
     END LOOP;
+    PERFORM dumper.check_templates();
 END $$;
 CREATE EVENT TRIGGER dumper_ddl_end ON ddl_command_end
-    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE TRIGGER')
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE TRIGGER', 'ALTER TYPE')
     EXECUTE FUNCTION dumper.on_ddl_end();
 
 CREATE FUNCTION dumper.on_sql_drop()
@@ -196,6 +204,8 @@ BEGIN
            AND NOT EXISTS (SELECT FROM pg_catalog.pg_proc AS p WHERE p.oid = r.paths));
     DELETE FROM dumper.join_table AS j
     WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_class AS c WHERE c.oid = j.tbl);
+    -- A dropped domain or type may have taken a column with it (CASCADE).
+    PERFORM dumper.check_templates();
 END $$;
 CREATE EVENT TRIGGER dumper_sql_drop ON sql_drop
     EXECUTE FUNCTION dumper.on_sql_drop();

@@ -37,16 +37,19 @@
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_depend.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
 #include "commands/event_trigger.h"
 #include "commands/trigger.h"
+#include "executor/spi.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_func.h"
 #include "utils/fmgroids.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "dumper.h"
 #include "template.h"
@@ -81,6 +84,48 @@ ddl_check_templates(Oid regrelid, const DumperRegistration *reg)
 									   RelationGetRelationName(regrel));
 	error_context_stack = errcallback.previous;
 	table_close(regrel, AccessShareLock);
+}
+
+/*
+ * Refuse relid as an inheritance child of a registered table: rows of a
+ * child written through its parent fire the child's triggers only, so
+ * they would invalidate nothing.  (dumper_register refuses a table with
+ * children for the same reason; partitions are covered instead.)
+ */
+static void
+ddl_refuse_registered_parent(Oid relid)
+{
+	Relation	inhrel = table_open(InheritsRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Oid			parent = InvalidOid;
+
+	ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(inhrel, InheritsRelidSeqnoIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Oid			inhparent = ((Form_pg_inherits) GETSTRUCT(tuple))->inhparent;
+		DumperRegistration reg;
+
+		if (get_rel_relkind(inhparent) == RELKIND_RELATION &&
+			dumper_registration_read(inhparent, &reg))
+		{
+			parent = inhparent;
+			break;
+		}
+	}
+	systable_endscan(scan);
+	table_close(inhrel, AccessShareLock);
+	if (OidIsValid(parent))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("table \"%s\" cannot inherit from \"%s\", which is registered with dumper",
+						get_rel_name(relid), get_rel_name(parent)),
+				 errdetail("Rows of an inheritance child written through its parent would invalidate nothing."),
+				 errhint("Unregister \"%s\" first, or make it a partitioned table, whose partitions dumper covers.",
+						 get_rel_name(parent))));
 }
 
 /*
@@ -122,6 +167,57 @@ ddl_depends_on(const ObjectAddress *depender, const ObjectAddress *referenced)
 	systable_endscan(scan);
 	table_close(deprel, AccessShareLock);
 	return found;
+}
+
+PG_FUNCTION_INFO_V1(dumper_check_templates);
+
+/*
+ * dumper.check_templates(): after any DDL, compile the path templates of
+ * every live registration against its table's current columns.  A template
+ * naming a column that is gone (renamed or dropped on the table itself,
+ * through an inheritance parent, through a typed table's type, or with a
+ * dropped domain or type) makes the DDL fail, instead of every later write
+ * to the table.
+ */
+Datum
+dumper_check_templates(PG_FUNCTION_ARGS)
+{
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	List	   *relids = NIL;
+	ListCell   *lc;
+	int			ret;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute("SELECT tbl::pg_catalog.oid FROM dumper.registration"
+					  " WHERE templates IS NOT NULL", true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc, 1,
+														   &isnull));
+		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
+
+		relids = lappend_oid(relids, relid);
+		MemoryContextSwitchTo(spi_cxt);
+	}
+	SPI_finish();
+
+	foreach(lc, relids)
+	{
+		Oid			relid = lfirst_oid(lc);
+		DumperRegistration reg;
+
+		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)) ||
+			!ddl_registration_live(relid) ||
+			!dumper_registration_read(relid, &reg) || reg.templates == NIL)
+			continue;
+		ddl_check_templates(relid, &reg);
+	}
+	PG_RETURN_VOID();
 }
 
 PG_FUNCTION_INFO_V1(dumper_sync_trigger);
@@ -198,11 +294,11 @@ dumper_sync_table(PG_FUNCTION_ARGS)
 	/* A partition (or a parent that got one attached) of a registered table. */
 	regrelid = dumper_registered_table(relid, &reg);
 	if (OidIsValid(regrelid) && ddl_registration_live(regrelid))
-	{
-		if (reg.templates != NIL)
-			ddl_check_templates(regrelid, &reg);
 		dumper_install_truncate_triggers(relid, reg.funcoid);
-	}
+
+	/* A new inheritance child of a registered table (not a partition). */
+	if (relkind == RELKIND_RELATION)
+		ddl_refuse_registered_parent(relid);
 
 	/*
 	 * A partition of a covered join table (its row trigger is a clone), or

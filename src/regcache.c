@@ -14,7 +14,8 @@
  *
  * Invalidation: an entry is marked invalid by a relcache invalidation of its
  * table (dumper_register and dumper_unregister send one, and so does any
- * DDL on the table) and every entry by any change to pg_proc; it is rebuilt
+ * DDL on the table) and every entry by any change to pg_proc or pg_type
+ * (ALTER DOMAIN sends one); it is rebuilt
  * at its next use.  The callbacks only set flags; rebuilding happens outside
  * them.
  *
@@ -120,7 +121,10 @@ regcache_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
 		entry->valid = false;
 }
 
-/* A function changed: rebuild every entry (cheap, and DDL is rare). */
+/*
+ * A function or a type changed (a domain's constraints are fixed in a
+ * compiled expression): rebuild every entry (cheap, and DDL is rare).
+ */
 static void
 regcache_proc_callback(Datum arg, int cacheid pg_attribute_unused(),
 					   uint32 hashvalue pg_attribute_unused())
@@ -134,6 +138,7 @@ dumper_regcache_init(void)
 {
 	CacheRegisterRelcacheCallback(regcache_relcache_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(PROCOID, regcache_proc_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(TYPEOID, regcache_proc_callback, (Datum) 0);
 }
 
 /*

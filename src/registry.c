@@ -650,6 +650,14 @@ registry_open_table(Oid relid)
 						 get_rel_name(get_partition_parent(relid, false)))));
 	if (!pg_class_ownercheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE, relname);
+	if (relkind == RELKIND_RELATION &&
+		find_inheritance_children(relid, NoLock) != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot register \"%s\" because it has inheritance children", relname),
+				 errdetail("Rows of a child written through its parent fire the child's triggers only, and would invalidate nothing."),
+				 errhint("Register each child, or make \"%s\" a partitioned table, whose partitions dumper covers.",
+						 relname)));
 	return rel;
 }
 

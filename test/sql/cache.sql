@@ -86,6 +86,34 @@ INSERT INTO pt VALUES (3, 'c');
 SELECT count(*) FROM dumper_transaction_paths();
 ROLLBACK;
 
+-- A domain's constraints are those of the moment of the write, also in a
+-- compiled paths function.
+CREATE DOMAIN short_path AS text;
+CREATE TABLE dm (id int, slug text);
+CREATE FUNCTION dm_paths(dm) RETURNS text[] LANGUAGE sql STABLE
+    AS $$ SELECT ARRAY[('/dm/' || $1.slug)::short_path::text, '/dms/'] $$;
+SELECT dumper_register('dm', 'dm_paths');
+BEGIN;
+INSERT INTO dm VALUES (1, 'abcdef');
+ROLLBACK;
+ALTER DOMAIN short_path ADD CONSTRAINT short CHECK (length(VALUE) < 6);
+BEGIN;
+SAVEPOINT s;
+INSERT INTO dm VALUES (1, 'abcdef');
+ROLLBACK TO s;
+INSERT INTO dm VALUES (2, 'a');
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+ALTER DOMAIN short_path DROP CONSTRAINT short;
+BEGIN;
+INSERT INTO dm VALUES (1, 'abcdef');
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+SELECT dumper_unregister('dm');
+DROP FUNCTION dm_paths(dm);
+DROP TABLE dm;
+DROP DOMAIN short_path;
+
 -- A session that writes to ever new tables (daily partitions, say) does
 -- not keep the entries of the dropped ones: after writing to 200 tables,
 -- each dropped in turn, a few dozen entries (contexts) at most remain.

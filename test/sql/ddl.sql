@@ -43,6 +43,46 @@ INSERT INTO cone VALUES (2, 'sugar');
 SELECT path FROM dumper_pending ORDER BY path;
 DELETE FROM dumper.queue;
 
+-- Nor through another object: an inheritance parent's ALTER, a typed
+-- table's type, a dropped domain.  Every such change fails, and the table
+-- can still be written.
+CREATE TABLE animal_base (id int, slug text);
+CREATE TABLE animal () INHERITS (animal_base);
+SELECT dumper_register('animal', templates => ARRAY['/animal/{slug}/']);
+ALTER TABLE animal_base RENAME COLUMN slug TO name;
+ALTER TABLE animal_base DROP COLUMN slug;
+CREATE TYPE pet_row AS (id int, slug text);
+CREATE TABLE pet OF pet_row;
+SELECT dumper_register('pet', templates => ARRAY['/pet/{slug}/']);
+ALTER TYPE pet_row RENAME ATTRIBUTE slug TO name CASCADE;
+ALTER TYPE pet_row DROP ATTRIBUTE slug CASCADE;
+CREATE DOMAIN slug_text AS text;
+CREATE TABLE toy (id int, slug slug_text);
+SELECT dumper_register('toy', templates => ARRAY['/toy/{slug}/']);
+DROP DOMAIN slug_text CASCADE;
+BEGIN;
+INSERT INTO animal VALUES (1, 'rex');
+INSERT INTO pet VALUES (1, 'tom');
+INSERT INTO toy VALUES (1, 'ball');
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+DROP TABLE animal, animal_base, pet, toy;
+DROP TYPE pet_row;
+DROP DOMAIN slug_text;
+
+-- Inheritance: a registered table can have no inheritance children (their
+-- rows written through it would invalidate nothing), and a table with
+-- children cannot be registered; partitions are the way.
+CREATE TABLE vehicle (id int, slug text);
+SELECT dumper_register('vehicle', templates => ARRAY['/vehicle/{slug}/']);
+CREATE TABLE car () INHERITS (vehicle);
+CREATE TABLE bike (id int, slug text);
+ALTER TABLE bike INHERIT vehicle;
+SELECT dumper_unregister('vehicle');
+CREATE TABLE car () INHERITS (vehicle);
+SELECT dumper_register('vehicle', templates => ARRAY['/vehicle/{slug}/']);
+DROP TABLE car, bike, vehicle;
+
 -- The paths function cannot be dropped while registered ...
 DROP FUNCTION dependent_paths(shop.gelato);
 -- ... replacing it takes effect at once ...

@@ -173,6 +173,16 @@ SELECT tgrelid::regclass, tgname FROM pg_trigger
 DROP TABLE named, named_parted;
 DROP FUNCTION named_audit();
 
+-- Inheritance children: neither registered through their parent, nor
+-- added under a registered parent.
+CREATE TABLE inh_parent (id int, slug text);
+CREATE TABLE inh_child () INHERITS (inh_parent);
+SELECT pg_temp.err($$SELECT dumper_register('inh_parent', templates => ARRAY['/p/{slug}/'])$$);
+DROP TABLE inh_child;
+SELECT dumper_register('inh_parent', templates => ARRAY['/p/{slug}/']);
+SELECT pg_temp.err($$CREATE TABLE inh_child () INHERITS (inh_parent)$$);
+DROP TABLE inh_parent;
+
 -- Clean up; the order of cascade notices is no contract.
 SET client_min_messages = warning;
 DROP TABLE icecream, owned, parted CASCADE;

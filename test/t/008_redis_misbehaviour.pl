@@ -124,7 +124,9 @@ ok(DumperTest::wait_for(sub { $redis->cmd('EXISTS', 'dumper:/icecream/f6/') eq '
 $redis->cmd('CONFIG', 'SET', 'maxmemory', '0');
 
 # The connection killed while a pipeline waits for its replies: writes
-# are paused in Redis, the worker's DELs wait, and its connection dies.
+# are paused in Redis, the worker's DELs wait, and its connection dies.  On
+# a connection kept from earlier batches that is retried at once on a new
+# one (no failure counted); killed again there, it is a failure.
 write_row(7);
 ok(DumperTest::wait_for(sub { $redis->cmd('EXISTS', 'dumper:/icecream/f7/') eq '0' }),
 	'the worker delivers before the pause');
@@ -132,12 +134,25 @@ $redis->cmd('SET', 'dumper:/icecream/f8/', 'stamp');
 my $failures = $node->safe_psql('postgres', 'SELECT failures FROM dumper_stats');
 $redis->cmd('CLIENT', 'PAUSE', '30000', 'WRITE');
 $node->safe_psql('postgres', 'UPDATE icecream SET price = price + 1 WHERE id = 8');
-ok(DumperTest::wait_for(sub { grep { /cmd=del/ } $redis->cmd('CLIENT', 'LIST') }),
-	'the worker has sent its DEL and waits for the reply');
+sub del_waiting
+{
+	return scalar(grep { /cmd=del/ } $redis->cmd('CLIENT', 'LIST'));
+}
+sub client_ids
+{
+	return join(',', map { /\bid=(\d+)/ ? $1 : () } grep { !/cmd=client/ } $redis->cmd('CLIENT', 'LIST'));
+}
+ok(DumperTest::wait_for(\&del_waiting), 'the worker has sent its DEL and waits for the reply');
+my $first = client_ids();
+$redis->cmd('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+ok(DumperTest::wait_for(sub { del_waiting() && client_ids() ne $first }),
+	'killed mid-pipeline on its kept connection: the worker sends again at once on a new one');
+is($node->safe_psql('postgres', 'SELECT failures FROM dumper_stats'), $failures,
+	'and counts no failure');
 $redis->cmd('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
 $redis->cmd('CLIENT', 'UNPAUSE');
 ok($node->poll_query_until('postgres', "SELECT failures > $failures FROM dumper_stats"),
-	'killed mid-pipeline: the worker counts a failure');
+	'killed again on the new connection: the worker counts a failure');
 like($node->safe_psql('postgres', 'SELECT last_error FROM dumper_stats'),
 	qr/closed the connection|lost connection/, 'and says the connection was lost');
 ok(DumperTest::wait_for(sub { $redis->cmd('EXISTS', 'dumper:/icecream/f8/') eq '0' },
