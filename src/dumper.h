@@ -74,7 +74,6 @@ typedef struct DumperRegistration
 /* regcache.c: per-backend cache of registrations */
 extern void dumper_regcache_init(void);
 extern void dumper_regcache_gather(Relation rel, HeapTuple tuple);
-extern void dumper_regcache_end_xact(void);
 extern bool dumper_registration_read(Oid relid, DumperRegistration *reg);
 extern Oid	dumper_registered_table(Oid relid, DumperRegistration *reg);
 extern char *dumper_paths_expr(const DumperRegistration *reg, Oid relid,

@@ -439,7 +439,6 @@ pathset_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 			}
 			pathset_wake = false;
 			pathset_reset();
-			dumper_regcache_end_xact();
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
@@ -448,7 +447,6 @@ pathset_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 			(void) dumper_queue_take_first_block();
 			pathset_wake = false;
 			pathset_reset();
-			dumper_regcache_end_xact();
 			break;
 		case XACT_EVENT_PARALLEL_PRE_COMMIT:
 			break;

@@ -92,9 +92,6 @@ typedef struct RegEntry
 
 static HTAB *regcache = NULL;
 
-/* Evaluations under way in all entries; see regcache_stale. */
-static int	regcache_in_use = 0;
-
 /* Entries created since the last look for dropped tables' entries. */
 static int	regcache_created = 0;
 
@@ -662,6 +659,47 @@ regcache_sweep(void)
 }
 
 /*
+ * Add the paths of one row of rel to the transaction's set, with entry
+ * built.
+ */
+static void
+regcache_evaluate(RegEntry *entry, Relation rel, HeapTuple tuple)
+{
+	Datum		value;
+	int			ret;
+
+	/* The fast paths: templates and compiled calls need no SPI. */
+	if (entry->ntemplates > 0)
+		regcache_gather_templates(entry, rel, tuple);
+	else if (entry->nexprs > 0)
+	{
+		if (entry->regdesc == NULL)
+			regcache_gather_expr(entry, tuple, RelationGetDescr(rel));
+		else
+			regcache_gather_expr(entry,
+								 entry->map ? execute_attr_map_tuple(tuple, entry->map) : tuple,
+								 entry->regdesc);
+	}
+	else
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (entry->regdesc == NULL)
+			value = heap_copy_tuple_as_datum(tuple, RelationGetDescr(rel));
+		else if (entry->map == NULL)
+			value = heap_copy_tuple_as_datum(tuple, entry->regdesc);
+		else
+			value = heap_copy_tuple_as_datum(execute_attr_map_tuple(tuple, entry->map),
+											 entry->regdesc);
+		ret = SPI_execute_plan(entry->plan, &value, " ", entry->read_only, 0);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+		dumper_gather_tuptable();
+		SPI_finish();
+	}
+}
+
+/*
  * Add the paths of one row of rel to the transaction's set.
  */
 void
@@ -670,8 +708,6 @@ dumper_regcache_gather(Relation rel, HeapTuple tuple)
 	Oid			relid = RelationGetRelid(rel);
 	RegEntry   *entry;
 	bool		found;
-	Datum		value;
-	int			ret;
 	ErrorContextCallback errcallback;
 
 	if (regcache == NULL)
@@ -712,58 +748,17 @@ dumper_regcache_gather(Relation rel, HeapTuple tuple)
 		SPI_finish();
 	}
 	regcache_check_execute(entry);
+
+	/* Not rebuilt under itself while it runs, even if the run fails. */
 	entry->in_use++;
-	regcache_in_use++;
-
-	/* The fast paths: templates and compiled calls need no SPI. */
-	if (entry->ntemplates > 0)
-		regcache_gather_templates(entry, rel, tuple);
-	else if (entry->nexprs > 0)
+	PG_TRY();
 	{
-		if (entry->regdesc == NULL)
-			regcache_gather_expr(entry, tuple, RelationGetDescr(rel));
-		else
-			regcache_gather_expr(entry,
-								 entry->map ? execute_attr_map_tuple(tuple, entry->map) : tuple,
-								 entry->regdesc);
+		regcache_evaluate(entry, rel, tuple);
 	}
-	else
+	PG_FINALLY();
 	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		if (entry->regdesc == NULL)
-			value = heap_copy_tuple_as_datum(tuple, RelationGetDescr(rel));
-		else if (entry->map == NULL)
-			value = heap_copy_tuple_as_datum(tuple, entry->regdesc);
-		else
-			value = heap_copy_tuple_as_datum(execute_attr_map_tuple(tuple, entry->map),
-											 entry->regdesc);
-		ret = SPI_execute_plan(entry->plan, &value, " ", entry->read_only, 0);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-		dumper_gather_tuptable();
-		SPI_finish();
+		entry->in_use--;
 	}
-
-	entry->in_use--;
-	regcache_in_use--;
+	PG_END_TRY();
 	error_context_stack = errcallback.previous;
-}
-
-/*
- * At the end of a transaction no evaluation is under way: clear the counts
- * that errors left behind.  Called at commit and abort; cannot fail.
- */
-void
-dumper_regcache_end_xact(void)
-{
-	HASH_SEQ_STATUS status;
-	RegEntry   *entry;
-
-	if (regcache_in_use == 0 || regcache == NULL)
-		return;
-	hash_seq_init(&status, regcache);
-	while ((entry = hash_seq_search(&status)) != NULL)
-		entry->in_use = 0;
-	regcache_in_use = 0;
 }

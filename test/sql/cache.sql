@@ -86,6 +86,25 @@ INSERT INTO pt VALUES (3, 'c');
 SELECT count(*) FROM dumper_transaction_paths();
 ROLLBACK;
 
+-- A paths function that failed (the error caught by a savepoint) is
+-- replaced later in the same transaction: the next write uses the new one.
+CREATE TABLE fl (id int, slug text);
+CREATE FUNCTION fl_paths(fl) RETURNS text LANGUAGE sql STABLE
+    AS $$ SELECT '/old/' || (100 / (length($1.slug) - 3))::text $$;
+SELECT dumper_register('fl', 'fl_paths');
+BEGIN;
+SAVEPOINT s;
+INSERT INTO fl VALUES (1, 'bad');
+ROLLBACK TO s;
+CREATE OR REPLACE FUNCTION fl_paths(fl) RETURNS text LANGUAGE sql STABLE
+    AS $$ SELECT '/new/' || $1.slug $$;
+INSERT INTO fl VALUES (2, 'good');
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+SELECT dumper_unregister('fl');
+DROP FUNCTION fl_paths(fl);
+DROP TABLE fl;
+
 -- A domain's constraints are those of the moment of the write, also in a
 -- compiled paths function.
 CREATE DOMAIN short_path AS text;
