@@ -42,7 +42,6 @@
 #include "catalog/pg_trigger.h"
 #include "commands/event_trigger.h"
 #include "commands/trigger.h"
-#include "executor/spi.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_func.h"
 #include "utils/fmgroids.h"
@@ -182,31 +181,10 @@ PG_FUNCTION_INFO_V1(dumper_check_templates);
 Datum
 dumper_check_templates(PG_FUNCTION_ARGS)
 {
-	MemoryContext caller_cxt = CurrentMemoryContext;
-	List	   *relids = NIL;
 	ListCell   *lc;
-	int			ret;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute("SELECT tbl::pg_catalog.oid FROM dumper.registration"
-					  " WHERE templates IS NOT NULL", true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute failed: %s", SPI_result_code_string(ret));
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-														   SPI_tuptable->tupdesc, 1,
-														   &isnull));
-		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
-
-		relids = lappend_oid(relids, relid);
-		MemoryContextSwitchTo(spi_cxt);
-	}
-	SPI_finish();
-
-	foreach(lc, relids)
+	foreach(lc, dumper_query_oids("SELECT tbl::pg_catalog.oid FROM dumper.registration"
+								  " WHERE templates IS NOT NULL", InvalidOid))
 	{
 		Oid			relid = lfirst_oid(lc);
 		DumperRegistration reg;

@@ -399,13 +399,13 @@ dumper_install_join(Oid relid, bool explicit)
 }
 
 /*
- * Run a read-only catalog query with one oid parameter $1 (or none, when
+ * Run a read-only query with one oid parameter $1 (or none, when
  * param is InvalidOid) whose first column is an oid; return the oids in a list
  * allocated in the caller's memory context (SPI's is gone after
  * SPI_finish).
  */
-static List *
-registry_query_oids(const char *sql, Oid param)
+List *
+dumper_query_oids(const char *sql, Oid param)
 {
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1];
@@ -439,7 +439,7 @@ registry_query_oids(const char *sql, Oid param)
 static List *
 registry_referencing_tables(Oid relid)
 {
-	return registry_query_oids("SELECT DISTINCT conrelid FROM pg_catalog.pg_constraint"
+	return dumper_query_oids("SELECT DISTINCT conrelid FROM pg_catalog.pg_constraint"
 							   " WHERE contype OPERATOR(pg_catalog.=) 'f'"
 							   " AND confrelid OPERATOR(pg_catalog.=) $1"
 							   " AND conparentid OPERATOR(pg_catalog.=) 0",
@@ -501,7 +501,7 @@ dumper_drop_stale_truncate_triggers(void)
 	List	   *relids;
 	ListCell   *lc;
 
-	relids = registry_query_oids("SELECT tgrelid FROM pg_catalog.pg_trigger"
+	relids = dumper_query_oids("SELECT tgrelid FROM pg_catalog.pg_trigger"
 								 " WHERE tgname OPERATOR(pg_catalog.=) '"
 								 DUMPER_TRUNCATE_TRIGGER "'",
 								 InvalidOid);
