@@ -162,11 +162,11 @@ AS 'MODULE_PATHNAME', 'dumper_sync_trigger'
 LANGUAGE C STRICT VOLATILE;
 REVOKE ALL ON FUNCTION dumper.sync_trigger(pg_catalog.oid) FROM PUBLIC;
 
-CREATE FUNCTION dumper.check_templates()
+CREATE FUNCTION dumper.check_templates(pg_catalog.oid)
 RETURNS void
 AS 'MODULE_PATHNAME', 'dumper_check_templates'
 LANGUAGE C STRICT VOLATILE;
-REVOKE ALL ON FUNCTION dumper.check_templates() FROM PUBLIC;
+REVOKE ALL ON FUNCTION dumper.check_templates(pg_catalog.oid) FROM PUBLIC;
 
 CREATE FUNCTION dumper.on_ddl_end()
 RETURNS event_trigger
@@ -186,7 +186,12 @@ BEGIN
     LOOP
         PERFORM dumper.sync_trigger(cmd.objid);
     END LOOP;
-    PERFORM dumper.check_templates();
+    FOR cmd IN SELECT DISTINCT objid FROM pg_catalog.pg_event_trigger_ddl_commands()
+               WHERE object_type IN ('table', 'table column', 'type', 'composite type',
+                                     'composite type column')
+    LOOP
+        PERFORM dumper.check_templates(cmd.objid);
+    END LOOP;
 END $$;
 CREATE EVENT TRIGGER dumper_ddl_end ON ddl_command_end
     WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE TRIGGER', 'ALTER TYPE')
@@ -197,6 +202,8 @@ RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    obj record;
 BEGIN
     DELETE FROM dumper.registration AS r
     WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_class AS c WHERE c.oid = r.tbl)
@@ -204,8 +211,12 @@ BEGIN
            AND NOT EXISTS (SELECT FROM pg_catalog.pg_proc AS p WHERE p.oid = r.paths));
     DELETE FROM dumper.join_table AS j
     WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_class AS c WHERE c.oid = j.tbl);
-    -- A dropped domain or type may have taken a column with it (CASCADE).
-    PERFORM dumper.check_templates();
+    -- A dropped column, also one a dropped domain or type took with it.
+    FOR obj IN SELECT DISTINCT objid FROM pg_catalog.pg_event_trigger_dropped_objects()
+               WHERE object_type = 'table column'
+    LOOP
+        PERFORM dumper.check_templates(obj.objid);
+    END LOOP;
 END $$;
 CREATE EVENT TRIGGER dumper_sql_drop ON sql_drop
     EXECUTE FUNCTION dumper.on_sql_drop();

@@ -44,6 +44,7 @@
 #include "commands/trigger.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_func.h"
+#include "storage/lmgr.h"
 #include "utils/fmgroids.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -66,14 +67,20 @@ ddl_template_error_callback(void *arg)
 /*
  * The registered table regrelid has path templates: compile them against
  * its current columns, which ereports when one names a missing column.
+ * A table that another transaction holds locked is skipped: the command
+ * being checked changed no column of a table it did not lock itself, and
+ * waiting there could deadlock with that transaction.
  */
 static void
 ddl_check_templates(Oid regrelid, const DumperRegistration *reg)
 {
-	Relation	regrel = table_open(regrelid, AccessShareLock);
+	Relation	regrel;
 	ErrorContextCallback errcallback;
 	ListCell   *lc;
 
+	if (!ConditionalLockRelationOid(regrelid, AccessShareLock))
+		return;
+	regrel = table_open(regrelid, NoLock);
 	errcallback.callback = ddl_template_error_callback;
 	errcallback.arg = RelationGetRelationName(regrel);
 	errcallback.previous = error_context_stack;
@@ -171,29 +178,44 @@ ddl_depends_on(const ObjectAddress *depender, const ObjectAddress *referenced)
 PG_FUNCTION_INFO_V1(dumper_check_templates);
 
 /*
- * dumper.check_templates(): after any DDL, compile the path templates of
- * every live registration against its table's current columns.  A template
- * naming a column that is gone (renamed or dropped on the table itself,
- * through an inheritance parent, through a typed table's type, or with a
- * dropped domain or type) makes the DDL fail, instead of every later write
- * to the table.
+ * dumper.check_templates(oid): after a command changed the table or type
+ * oid, compile the path templates of the live registrations it can have
+ * changed against their tables' current columns: the table and the tables
+ * inheriting from it, or the tables typed by the type (ALTER TYPE ...
+ * CASCADE) and theirs.  A template naming a column that is gone (renamed or
+ * dropped on the table itself, through an inheritance parent, through a
+ * typed table's type, or with a dropped domain or type) makes the command
+ * fail, instead of every later write to the table.
  */
 Datum
 dumper_check_templates(PG_FUNCTION_ARGS)
 {
+	Oid			objid = PG_GETARG_OID(0);
+	char		relkind = get_rel_relkind(objid);
+	List	   *roots = NIL;
 	ListCell   *lc;
 
-	foreach(lc, dumper_query_oids("SELECT tbl::pg_catalog.oid FROM dumper.registration"
-								  " WHERE templates IS NOT NULL", InvalidOid))
+	if (relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE)
+		roots = list_make1_oid(objid);
+	else if (relkind == RELKIND_COMPOSITE_TYPE || OidIsValid(get_typ_typrelid(objid)))
+		roots = dumper_query_oids("SELECT oid FROM pg_catalog.pg_class"
+								  " WHERE reloftype OPERATOR(pg_catalog.=) $1",
+								  relkind == RELKIND_COMPOSITE_TYPE ?
+								  get_rel_type_id(objid) : objid);
+	foreach(lc, roots)
 	{
-		Oid			relid = lfirst_oid(lc);
-		DumperRegistration reg;
+		ListCell   *ic;
 
-		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)) ||
-			!ddl_registration_live(relid) ||
-			!dumper_registration_read(relid, &reg) || reg.templates == NIL)
-			continue;
-		ddl_check_templates(relid, &reg);
+		foreach(ic, find_all_inheritors(lfirst_oid(lc), NoLock, NULL))
+		{
+			Oid			relid = lfirst_oid(ic);
+			DumperRegistration reg;
+
+			if (!ddl_registration_live(relid) ||
+				!dumper_registration_read(relid, &reg) || reg.templates == NIL)
+				continue;
+			ddl_check_templates(relid, &reg);
+		}
 	}
 	PG_RETURN_VOID();
 }

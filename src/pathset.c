@@ -185,28 +185,57 @@ pathset_append(const char *path, int len, uint32 hash)
 /*
  * Rebuild the set in a new context from its first keep paths, keeping the
  * marks (their indexes and byte counts still hold), and free the old one.
+ * On an error (out of memory) the old set stays whole: a savepoint that
+ * catches it must find marks and paths as they were.
  */
 static void
 pathset_rebuild(int keep)
 {
 	MemoryContext old_cxt = pathset_cxt;
+	pathhash_hash *old_hash = pathset_hash;
 	const char **old_paths = pathset_paths;
+	int			old_npaths = pathset_npaths;
+	int			old_maxpaths = pathset_maxpaths;
+	Size		old_bytes = pathset_bytes;
+	Size		old_garbage = pathset_garbage;
+	char	   *old_block = pathset_block;
+	Size		old_block_left = pathset_block_left;
 	PathMark   *old_marks = pathset_marks;
 
-	pathset_create(keep * 2);
-	for (int i = 0; i < keep; i++)
+	PG_TRY();
 	{
-		int			len = strlen(old_paths[i]);
+		pathset_create(keep * 2);
+		for (int i = 0; i < keep; i++)
+		{
+			int			len = strlen(old_paths[i]);
 
-		pathset_append(old_paths[i], len,
-					   hash_bytes((const unsigned char *) old_paths[i], len));
+			pathset_append(old_paths[i], len,
+						   hash_bytes((const unsigned char *) old_paths[i], len));
+		}
+		if (old_marks != NULL)
+		{
+			pathset_marks = MemoryContextAlloc(pathset_cxt,
+											   pathset_maxmarks * sizeof(PathMark));
+			memcpy(pathset_marks, old_marks, pathset_nmarks * sizeof(PathMark));
+		}
 	}
-	if (old_marks != NULL)
+	PG_CATCH();
 	{
-		pathset_marks = MemoryContextAlloc(pathset_cxt,
-										   pathset_maxmarks * sizeof(PathMark));
-		memcpy(pathset_marks, old_marks, pathset_nmarks * sizeof(PathMark));
+		if (pathset_cxt != old_cxt)
+			MemoryContextDelete(pathset_cxt);
+		pathset_cxt = old_cxt;
+		pathset_hash = old_hash;
+		pathset_paths = old_paths;
+		pathset_npaths = old_npaths;
+		pathset_maxpaths = old_maxpaths;
+		pathset_bytes = old_bytes;
+		pathset_garbage = old_garbage;
+		pathset_block = old_block;
+		pathset_block_left = old_block_left;
+		pathset_marks = old_marks;
+		PG_RE_THROW();
 	}
+	PG_END_TRY();
 	MemoryContextDelete(old_cxt);
 }
 

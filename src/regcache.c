@@ -14,8 +14,8 @@
  *
  * Invalidation: an entry is marked invalid by a relcache invalidation of its
  * table (dumper_register and dumper_unregister send one, and so does any
- * DDL on the table) and every entry by any change to pg_proc or pg_type
- * (ALTER DOMAIN sends one); it is rebuilt
+ * DDL on the table), every entry by any change to pg_proc, and the entries
+ * that use a domain by a change to it (ALTER DOMAIN); it is rebuilt
  * at its next use.  The callbacks only set flags; rebuilding happens outside
  * them.
  *
@@ -46,6 +46,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/params.h"
 #include "optimizer/optimizer.h"
 #include "lib/stringinfo.h"
@@ -74,6 +75,7 @@ typedef struct RegEntry
 	Oid			funcoid;		/* the paths function, or InvalidOid */
 	Oid			exec_user;		/* last role found to have EXECUTE on it */
 	OverrideSearchPath *search_path;	/* the path exprs were planned under */
+	List	   *domains;		/* TYPEOID hash values exprs depend on */
 	int			in_use;			/* evaluations under way (nested writes) */
 	bool		read_only;		/* paths function is not VOLATILE */
 	SPIPlanPtr	plan;			/* kept plan calling a SETOF one, or NULL */
@@ -118,15 +120,54 @@ regcache_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
 		entry->valid = false;
 }
 
-/*
- * A function or a type changed (a domain's constraints are fixed in a
- * compiled expression): rebuild every entry (cheap, and DDL is rare).
- */
+/* A function changed: rebuild every entry (cheap, and DDL is rare). */
 static void
 regcache_proc_callback(Datum arg, int cacheid pg_attribute_unused(),
 					   uint32 hashvalue pg_attribute_unused())
 {
 	regcache_relcache_callback(arg, InvalidOid);
+}
+
+/*
+ * A type changed: rebuild the entries whose compiled expressions depend on
+ * it, as the planner recorded (a domain's constraints are fixed in them, and
+ * a domain without constraints is planned away; ALTER DOMAIN sends this).
+ * Only those: every CREATE or DROP of any table changes pg_type too.
+ */
+static void
+regcache_type_callback(Datum arg pg_attribute_unused(), int cacheid pg_attribute_unused(),
+					   uint32 hashvalue)
+{
+	HASH_SEQ_STATUS status;
+	RegEntry   *entry;
+	ListCell   *lc;
+
+	if (regcache == NULL)
+		return;
+	hash_seq_init(&status, regcache);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		foreach(lc, entry->domains)
+			if (hashvalue == 0 || (uint32) lfirst_int(lc) == hashvalue)
+				entry->valid = false;
+}
+
+/*
+ * Add to entry->domains the domains an expression coerces to: their
+ * constraints are fixed in its ExprState when it is initialized.
+ */
+static bool
+regcache_domains_walker(Node *node, void *context)
+{
+	RegEntry   *entry = (RegEntry *) context;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, CoerceToDomain))
+		entry->domains =
+			lappend_int(entry->domains,
+						(int) GetSysCacheHashValue1(TYPEOID,
+													ObjectIdGetDatum(((CoerceToDomain *) node)->resulttype)));
+	return expression_tree_walker(node, regcache_domains_walker, context);
 }
 
 /* Register the invalidation callbacks; once per backend, from _PG_init. */
@@ -135,7 +176,7 @@ dumper_regcache_init(void)
 {
 	CacheRegisterRelcacheCallback(regcache_relcache_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(PROCOID, regcache_proc_callback, (Datum) 0);
-	CacheRegisterSyscacheCallback(TYPEOID, regcache_proc_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(TYPEOID, regcache_type_callback, (Datum) 0);
 }
 
 /*
@@ -357,6 +398,8 @@ regcache_build_expr(RegEntry *entry, Oid funcoid, Oid rowtype, TupleDesc regdesc
 	FuncExpr   *call;
 	Expr	   *planned;
 	List	   *exprs;
+	List	   *relids = NIL;
+	List	   *deps = NIL;
 	ExprState **states;
 	ListCell   *lc;
 	MemoryContext oldcxt;
@@ -371,7 +414,15 @@ regcache_build_expr(RegEntry *entry, Oid funcoid, Oid rowtype, TupleDesc regdesc
 						DEFAULT_COLLATION_OID, InvalidOid, COERCE_EXPLICIT_CALL);
 
 	oldcxt = MemoryContextSwitchTo(entry->cxt);
-	planned = expression_planner((Expr *) call);
+	planned = expression_planner_with_deps((Expr *) call, &relids, &deps);
+	foreach(lc, deps)
+	{
+		PlanInvalItem *item = lfirst_node(PlanInvalItem, lc);
+
+		/* A domain with no constraint yet was planned away (see the callback). */
+		if (item->cacheId == TYPEOID)
+			entry->domains = lappend_int(entry->domains, (int) item->hashValue);
+	}
 	entry->params = makeParamList(1);
 	entry->params->params[0].ptype = rowtype;
 	entry->params->params[0].pflags = 0;
@@ -401,8 +452,11 @@ regcache_build_expr(RegEntry *entry, Oid funcoid, Oid rowtype, TupleDesc regdesc
 	 */
 	states = palloc(list_length(exprs) * sizeof(ExprState *));
 	foreach(lc, exprs)
+	{
+		(void) regcache_domains_walker(lfirst(lc), entry);
 		states[foreach_current_index(lc)] =
 			ExecInitExprWithParams((Expr *) lfirst(lc), entry->params);
+	}
 	entry->econtext = CreateStandaloneExprContext();
 	entry->econtext->ecxt_param_list_info = entry->params;
 	entry->exprs = states;
@@ -474,6 +528,7 @@ regcache_build(RegEntry *entry, Relation rel)
 	entry->templates = NULL;
 	entry->outfuncs = NULL;
 	entry->search_path = NULL;
+	entry->domains = NIL;
 	if (entry->cxt != NULL)
 		MemoryContextReset(entry->cxt);
 	else
