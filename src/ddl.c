@@ -294,7 +294,7 @@ dumper_sync_table(PG_FUNCTION_ARGS)
 	/* A partition (or a parent that got one attached) of a registered table. */
 	regrelid = dumper_registered_table(relid, &reg);
 	if (OidIsValid(regrelid) && ddl_registration_live(regrelid))
-		dumper_install_truncate_triggers(relid, reg.funcoid);
+		dumper_install_truncate_triggers(relid, DUMPER_TRUNCATE_TRIGGER, reg.funcoid);
 
 	/* A new inheritance child of a registered table (not a partition). */
 	if (relkind == RELKIND_RELATION)
@@ -306,7 +306,7 @@ dumper_sync_table(PG_FUNCTION_ARGS)
 	 * partition must be covered too.
 	 */
 	if (OidIsValid(get_trigger_oid(relid, DUMPER_JOIN_TRIGGER, true)))
-		dumper_install_join_truncate_triggers(relid);
+		dumper_install_truncate_triggers(relid, DUMPER_JOIN_TRUNCATE_TRIGGER, InvalidOid);
 
 	/* A new pure join table referencing a registered table. */
 	rel = table_open(relid, ShareRowExclusiveLock);

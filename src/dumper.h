@@ -88,14 +88,13 @@ extern char *dumper_qualified_operator(Oid opoid);
 extern Oid	dumper_internal_owner(void);
 extern void dumper_execute_as_owner(const char *sql, int nargs, Oid *argtypes,
 									Datum *args, const char *nulls, int expected);
-extern void dumper_install_truncate_triggers(Oid relid, Oid funcoid);
+extern void dumper_install_truncate_triggers(Oid relid, const char *name, Oid funcoid);
 extern bool dumper_is_pure_join_table(Relation rel);
 extern bool dumper_join_same_owner(Relation rel);
 extern List *dumper_query_oids(const char *sql, Oid param);
 extern List *dumper_fkey_list(Relation rel);
 extern void dumper_drop_stale_truncate_triggers(void);
 extern void dumper_install_join(Oid relid, bool explicit);
-extern void dumper_install_join_truncate_triggers(Oid relid);
 
 /* shmem.c: waking the background worker (a no-op without it) */
 extern void dumper_wake_worker(BlockNumber first_block);

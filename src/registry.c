@@ -237,16 +237,19 @@ registry_drop_trigger(Oid relid, const char *name)
 }
 
 /*
- * The TRUNCATE trigger on relid and on every partition below it, which
- * statement triggers (unlike row triggers) are not cloned onto.
+ * TRUNCATE trigger name (dumper_truncate of a registered table, or
+ * dumper_join_truncate of a join table) on relid and on every partition
+ * below it, which statement triggers (unlike row triggers) are not cloned
+ * onto; a partitioned table has no rows of its own.  funcoid, when valid,
+ * is the paths function the trigger depends on.
  */
 void
-dumper_install_truncate_triggers(Oid relid, Oid funcoid)
+dumper_install_truncate_triggers(Oid relid, const char *name, Oid funcoid)
 {
 	ListCell   *lc;
 
 	foreach(lc, find_all_inheritors(relid, ShareRowExclusiveLock, NULL))
-		registry_ensure_trigger(lfirst_oid(lc), DUMPER_TRUNCATE_TRIGGER, "truncate_trigger",
+		registry_ensure_trigger(lfirst_oid(lc), name, "truncate_trigger",
 								false, TRIGGER_TYPE_BEFORE, TRIGGER_TYPE_TRUNCATE, funcoid);
 }
 
@@ -257,7 +260,7 @@ registry_install_table_triggers(Oid relid, Oid funcoid)
 	registry_ensure_trigger(relid, DUMPER_ROW_TRIGGER, "trigger", true, TRIGGER_TYPE_AFTER,
 							TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE | TRIGGER_TYPE_DELETE,
 							funcoid);
-	dumper_install_truncate_triggers(relid, funcoid);
+	dumper_install_truncate_triggers(relid, DUMPER_TRUNCATE_TRIGGER, funcoid);
 }
 
 /*
@@ -355,22 +358,6 @@ dumper_join_same_owner(Relation rel)
 }
 
 /*
- * The join TRUNCATE trigger on join table relid and on every partition
- * below it: a partitioned table has no rows of its own, and statement
- * triggers are not cloned onto partitions.
- */
-void
-dumper_install_join_truncate_triggers(Oid relid)
-{
-	ListCell   *lc;
-
-	foreach(lc, find_all_inheritors(relid, ShareRowExclusiveLock, NULL))
-		registry_ensure_trigger(lfirst_oid(lc), DUMPER_JOIN_TRUNCATE_TRIGGER,
-								"truncate_trigger", false, TRIGGER_TYPE_BEFORE,
-								TRIGGER_TYPE_TRUNCATE, InvalidOid);
-}
-
-/*
  * Install the join triggers on relid and remember it in dumper.join_table
  * (explicit: registered with dumper_register_join, kept until the table is
  * dropped).
@@ -384,7 +371,7 @@ dumper_install_join(Oid relid, bool explicit)
 	registry_ensure_trigger(relid, DUMPER_JOIN_TRIGGER, "join_trigger", true, TRIGGER_TYPE_AFTER,
 							TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE | TRIGGER_TYPE_DELETE,
 							InvalidOid);
-	dumper_install_join_truncate_triggers(relid);
+	dumper_install_truncate_triggers(relid, DUMPER_JOIN_TRUNCATE_TRIGGER, InvalidOid);
 	args[0] = ObjectIdGetDatum(relid);
 	args[1] = BoolGetDatum(explicit);
 	if (SPI_connect() != SPI_OK_CONNECT)
