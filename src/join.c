@@ -20,7 +20,11 @@
  *
  * Memory and invalidation follow regcache.c: entries under
  * CacheMemoryContext, flagged invalid by the relcache callback of the join
- * table or by any pg_proc change, rebuilt at the next use.
+ * table or by any pg_proc change, rebuilt at the next use -- but never while
+ * a lookup of that entry is running: a paths function may write to the join
+ * table whose trigger called it, and the nested trigger then uses the entry
+ * as it is (its kept plans revalidate themselves) instead of freeing the
+ * plans and sides the outer one is still using.
  *
  *-------------------------------------------------------------------------
  */
@@ -59,6 +63,7 @@ typedef struct JoinEntry
 	Oid			relid;			/* hash key: the join table */
 	bool		valid;
 	bool		built;			/* sides/nsides are usable */
+	int			in_use;			/* lookups under way (nested writes) */
 	int			nsides;
 	JoinSide   *sides;			/* in CacheMemoryContext */
 } JoinEntry;
@@ -230,7 +235,7 @@ join_sweep(void)
 	hash_seq_init(&status, join_cache);
 	while ((entry = hash_seq_search(&status)) != NULL)
 	{
-		if (entry->valid ||
+		if (entry->valid || entry->in_use > 0 ||
 			SearchSysCacheExists1(RELOID, ObjectIdGetDatum(entry->relid)))
 			continue;
 		join_free_sides(entry);
@@ -322,6 +327,7 @@ dumper_join_trigger(PG_FUNCTION_ARGS)
 	{
 		entry->valid = false;
 		entry->built = false;
+		entry->in_use = 0;
 		entry->nsides = 0;
 		entry->sides = NULL;
 		if (++join_created >= JOIN_SWEEP_EVERY)
@@ -338,15 +344,22 @@ dumper_join_trigger(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (!entry->valid || !entry->built)
+	if ((!entry->valid || !entry->built) && entry->in_use == 0)
 		join_build(entry, rel);
-	if (TRIGGER_FIRED_BY_INSERT(event) || TRIGGER_FIRED_BY_DELETE(event))
-		join_gather(entry, rel, trigdata->tg_trigtuple);
-	else if (TRIGGER_FIRED_BY_UPDATE(event))
+
+	/* Not rebuilt under itself while it runs, even if the run fails. */
+	entry->in_use++;
+	PG_TRY();
 	{
 		join_gather(entry, rel, trigdata->tg_trigtuple);
-		join_gather(entry, rel, trigdata->tg_newtuple);
+		if (TRIGGER_FIRED_BY_UPDATE(event))
+			join_gather(entry, rel, trigdata->tg_newtuple);
 	}
+	PG_FINALLY();
+	{
+		entry->in_use--;
+	}
+	PG_END_TRY();
 	SPI_finish();
 
 	error_context_stack = errcallback.previous;

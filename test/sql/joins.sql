@@ -129,6 +129,31 @@ SELECT * FROM dumper_transaction_paths() ORDER BY 1;
 ROLLBACK;
 DROP TABLE shop_sizes;
 
+-- A nested write: a side's paths function that writes to the join table
+-- whose trigger called it, after changing a function (which invalidates
+-- every join table's kept lookups).  The nested trigger must not rebuild
+-- the entry the outer one is still running.
+CREATE TABLE flavour (id int PRIMARY KEY, name text NOT NULL);
+CREATE TABLE flavour_sizes (flavour_id int REFERENCES flavour,
+    size_id int REFERENCES size, PRIMARY KEY (flavour_id, size_id));
+CREATE FUNCTION flavour_touch() RETURNS int LANGUAGE sql AS 'SELECT 1';
+CREATE FUNCTION dependent_paths(flavour) RETURNS text LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    CREATE OR REPLACE FUNCTION flavour_touch() RETURNS int LANGUAGE sql AS 'SELECT 2';
+    INSERT INTO flavour_sizes VALUES ($1.id, 2) ON CONFLICT DO NOTHING;
+    RETURN '/flavour/' || $1.name || '/';
+END $$;
+INSERT INTO flavour VALUES (1, 'lemon');
+SELECT dumper_register('flavour');
+BEGIN;
+INSERT INTO flavour_sizes VALUES (1, 1);
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+SELECT * FROM flavour_sizes ORDER BY 1, 2;
+ROLLBACK;
+SELECT dumper_unregister('flavour');
+DROP TABLE flavour_sizes, flavour CASCADE;
+DROP FUNCTION flavour_touch();
+
 -- Unregistering one side keeps the join table for the other; the last
 -- side takes it away.
 SELECT dumper_unregister('size');
