@@ -7,6 +7,7 @@ MODULE_big = dumper
 OBJS = \
 	src/dumper.o \
 	src/registry.o \
+	src/registration.o \
 	src/regcache.o \
 	src/trigger.o \
 	src/join.o \

@@ -11,13 +11,22 @@ CREATE SCHEMA dumper;
 REVOKE ALL ON SCHEMA dumper FROM PUBLIC;
 
 -- Registered tables: one row per table, with either a paths function or
--- path templates.  A configuration table: pg_dump keeps its rows.
+-- path templates.  A configuration table: pg_dump keeps its rows.  The paths
+-- function is kept by OID, which follows a rename, and by schema and name,
+-- which a dump and pg_upgrade carry (they give functions new OIDs, and
+-- pg_upgrade refuses a regprocedure column); its one argument is always
+-- tbl's row type.  dumper.paths_function() tells which function it is.
 CREATE TABLE dumper.registration (
     tbl pg_catalog.regclass NOT NULL,
-    paths pg_catalog.regprocedure,
+    paths_schema pg_catalog.name,
+    paths_name pg_catalog.name,
+    paths_oid pg_catalog.oid,
     templates pg_catalog.text[],
     CONSTRAINT registration_one_source
-        CHECK ((paths IS NULL) <> (templates IS NULL))
+        CHECK ((paths_oid IS NULL) <> (templates IS NULL)),
+    CONSTRAINT registration_paths_named
+        CHECK ((paths_oid IS NULL) = (paths_schema IS NULL)
+               AND (paths_oid IS NULL) = (paths_name IS NULL))
 );
 CREATE UNIQUE INDEX registration_tbl ON dumper.registration ((tbl::pg_catalog.oid));
 SELECT pg_catalog.pg_extension_config_dump('dumper.registration', '');
@@ -46,6 +55,14 @@ CREATE TABLE dumper.queue (
         autovacuum_vacuum_insert_scale_factor = 0,
         autovacuum_vacuum_insert_threshold = 10000);
 ALTER TABLE dumper.queue ALTER COLUMN paths SET STORAGE PLAIN;
+
+-- The paths function a registration names: by schema and name with the
+-- table's row type as argument, else by OID; NULL when neither exists.
+CREATE FUNCTION dumper.paths_function(pg_catalog.regclass, pg_catalog.name,
+                                      pg_catalog.name, pg_catalog.oid)
+RETURNS pg_catalog.regprocedure
+AS 'MODULE_PATHNAME', 'dumper_paths_function'
+LANGUAGE C STABLE;
 
 -- The row trigger of every registered table.
 CREATE FUNCTION dumper.trigger()
@@ -125,7 +142,8 @@ CREATE VIEW dumper_pending AS
 -- Registered tables with their source of paths and their triggers.
 CREATE VIEW dumper_registrations AS
     SELECT r.tbl AS table_name,
-           r.paths AS paths_function,
+           dumper.paths_function(r.tbl, r.paths_schema, r.paths_name, r.paths_oid)
+               AS paths_function,
            r.templates,
            ARRAY(
                SELECT j.tbl
@@ -168,6 +186,12 @@ AS 'MODULE_PATHNAME', 'dumper_check_templates'
 LANGUAGE C STRICT VOLATILE;
 REVOKE ALL ON FUNCTION dumper.check_templates(pg_catalog.oid) FROM PUBLIC;
 
+CREATE FUNCTION dumper.sync_registrations()
+RETURNS void
+AS 'MODULE_PATHNAME', 'dumper_sync_registrations_sql'
+LANGUAGE C STRICT VOLATILE;
+REVOKE ALL ON FUNCTION dumper.sync_registrations() FROM PUBLIC;
+
 CREATE FUNCTION dumper.on_ddl_end()
 RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER
@@ -192,9 +216,14 @@ BEGIN
     LOOP
         PERFORM dumper.check_templates(cmd.objid);
     END LOOP;
+    -- A paths function renamed or moved to another schema (by itself, with
+    -- its schema or with its extension), or given a new OID by a restore or
+    -- pg_upgrade.
+    PERFORM dumper.sync_registrations();
 END $$;
 CREATE EVENT TRIGGER dumper_ddl_end ON ddl_command_end
-    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE TRIGGER', 'ALTER TYPE')
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE TRIGGER', 'ALTER TYPE',
+                 'ALTER FUNCTION', 'ALTER ROUTINE', 'ALTER SCHEMA', 'ALTER EXTENSION')
     EXECUTE FUNCTION dumper.on_ddl_end();
 
 CREATE FUNCTION dumper.on_sql_drop()
@@ -207,8 +236,9 @@ DECLARE
 BEGIN
     DELETE FROM dumper.registration AS r
     WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_class AS c WHERE c.oid = r.tbl)
-       OR (r.paths IS NOT NULL
-           AND NOT EXISTS (SELECT FROM pg_catalog.pg_proc AS p WHERE p.oid = r.paths));
+       OR (r.paths_oid IS NOT NULL
+           AND dumper.paths_function(r.tbl, r.paths_schema, r.paths_name,
+                                     r.paths_oid) IS NULL);
     DELETE FROM dumper.join_table AS j
     WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_class AS c WHERE c.oid = j.tbl);
     -- A dropped column, also one a dropped domain or type took with it.
@@ -226,7 +256,8 @@ RETURNS event_trigger
 AS 'MODULE_PATHNAME', 'dumper_on_ddl_start'
 LANGUAGE C;
 CREATE EVENT TRIGGER dumper_ddl_start ON ddl_command_start
-    WHEN TAG IN ('DROP EXTENSION')
+    WHEN TAG IN ('DROP EXTENSION', 'DROP FUNCTION', 'DROP ROUTINE', 'DROP SCHEMA',
+                 'DROP OWNED')
     EXECUTE FUNCTION dumper.on_ddl_start();
 
 -- Delivery statistics kept in shared memory (with shared_preload_libraries).

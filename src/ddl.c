@@ -42,6 +42,7 @@
 #include "catalog/pg_trigger.h"
 #include "commands/event_trigger.h"
 #include "commands/trigger.h"
+#include "executor/spi.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_func.h"
 #include "storage/lmgr.h"
@@ -220,17 +221,13 @@ dumper_check_templates(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-PG_FUNCTION_INFO_V1(dumper_sync_trigger);
-
 /*
- * dumper.sync_trigger(oid): when the new trigger is a dumper row or TRUNCATE
- * trigger of a registered table, make it depend on the paths function, as
- * dumper_register does.
+ * When trigger trigoid is a dumper row or TRUNCATE trigger of a registered
+ * table, make it depend on the paths function, as dumper_register does.
  */
-Datum
-dumper_sync_trigger(PG_FUNCTION_ARGS)
+static void
+ddl_trigger_depend(Oid trigoid)
 {
-	Oid			trigoid = PG_GETARG_OID(0);
 	Relation	tgrel;
 	ScanKeyData key;
 	SysScanDesc scan;
@@ -265,6 +262,89 @@ dumper_sync_trigger(PG_FUNCTION_ARGS)
 		if (!ddl_depends_on(&trigaddr, &funcaddr))
 			recordDependencyOn(&trigaddr, &funcaddr, DEPENDENCY_NORMAL);
 	}
+}
+
+PG_FUNCTION_INFO_V1(dumper_sync_trigger);
+
+/*
+ * dumper.sync_trigger(oid): a trigger was created (by a restore, say): see
+ * ddl_trigger_depend.
+ */
+Datum
+dumper_sync_trigger(PG_FUNCTION_ARGS)
+{
+	ddl_trigger_depend(PG_GETARG_OID(0));
+	PG_RETURN_VOID();
+}
+
+/*
+ * Record the current OID, schema and name of every registration's paths
+ * function -- renamed, moved to another schema, or given a new OID by a
+ * restore or pg_upgrade (registration.c) -- and give the dumper triggers of
+ * those tables and of their partitions their dependency on it, which
+ * pg_upgrade does not carry.  Cheap when nothing changed: one scan of
+ * dumper.registration, no write.
+ */
+void
+dumper_sync_registrations(void)
+{
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	List	   *relids = NIL;
+	ListCell   *lc;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	dumper_execute_as_owner("UPDATE dumper.registration AS r"
+							"   SET paths_oid = p.oid, paths_schema = n.nspname,"
+							"       paths_name = p.proname"
+							"  FROM pg_catalog.pg_proc AS p, pg_catalog.pg_namespace AS n"
+							" WHERE p.oid OPERATOR(pg_catalog.=) dumper.paths_function("
+							"           r.tbl, r.paths_schema, r.paths_name, r.paths_oid)"
+							"   AND n.oid OPERATOR(pg_catalog.=) p.pronamespace"
+							"   AND (r.paths_oid, r.paths_schema, r.paths_name)"
+							"       IS DISTINCT FROM (p.oid, n.nspname, p.proname)"
+							" RETURNING r.tbl::pg_catalog.oid",
+							0, NULL, NULL, NULL, SPI_OK_UPDATE_RETURNING);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1,
+									  &isnull);
+		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
+
+		relids = lappend_oid(relids, DatumGetObjectId(d));
+		MemoryContextSwitchTo(spi_cxt);
+	}
+	SPI_finish();
+
+	foreach(lc, relids)
+	{
+		ListCell   *lc2;
+
+		foreach(lc2, find_all_inheritors(lfirst_oid(lc), AccessShareLock, NULL))
+		{
+			Oid			row = get_trigger_oid(lfirst_oid(lc2), DUMPER_ROW_TRIGGER, true);
+			Oid			truncate = get_trigger_oid(lfirst_oid(lc2), DUMPER_TRUNCATE_TRIGGER, true);
+
+			if (OidIsValid(row))
+				ddl_trigger_depend(row);
+			if (OidIsValid(truncate))
+				ddl_trigger_depend(truncate);
+		}
+	}
+	CommandCounterIncrement();
+}
+
+PG_FUNCTION_INFO_V1(dumper_sync_registrations_sql);
+
+/*
+ * dumper.sync_registrations(): dumper_sync_registrations, from the DDL
+ * event trigger.
+ */
+Datum
+dumper_sync_registrations_sql(PG_FUNCTION_ARGS pg_attribute_unused())
+{
+	dumper_sync_registrations();
 	PG_RETURN_VOID();
 }
 
@@ -398,7 +478,10 @@ ddl_drop_all_triggers(void)
 PG_FUNCTION_INFO_V1(dumper_on_ddl_start);
 
 /*
- * dumper.on_ddl_start(): before DROP EXTENSION dumper, drop its triggers.
+ * dumper.on_ddl_start(): before DROP EXTENSION dumper, drop its triggers;
+ * before any other DROP that may take a paths function with it, bring the
+ * registrations and the triggers' dependencies up to date, so that a paths
+ * function in use is refused there too after a pg_upgrade.
  */
 Datum
 dumper_on_ddl_start(PG_FUNCTION_ARGS)
@@ -412,5 +495,7 @@ dumper_on_ddl_start(PG_FUNCTION_ARGS)
 	trigdata = (EventTriggerData *) fcinfo->context;
 	if (ddl_drops_dumper(trigdata->parsetree))
 		ddl_drop_all_triggers();
+	else
+		dumper_sync_registrations();
 	PG_RETURN_VOID();
 }

@@ -71,11 +71,13 @@ typedef struct DumperRegistration
 	List	   *templates;		/* path templates (char *), or NIL */
 } DumperRegistration;
 
+/* registration.c: reading dumper.registration */
+extern bool dumper_registration_read(Oid relid, DumperRegistration *reg);
+extern Oid	dumper_registered_table(Oid relid, DumperRegistration *reg);
+
 /* regcache.c: per-backend cache of registrations */
 extern void dumper_regcache_init(void);
 extern void dumper_regcache_gather(Relation rel, HeapTuple tuple);
-extern bool dumper_registration_read(Oid relid, DumperRegistration *reg);
-extern Oid	dumper_registered_table(Oid relid, DumperRegistration *reg);
 extern char *dumper_paths_expr(const DumperRegistration *reg, Oid relid,
 							   const char *rowexpr, bool *read_only);
 extern void dumper_gather_tuptable(void);
@@ -95,6 +97,9 @@ extern List *dumper_query_oids(const char *sql, Oid param);
 extern List *dumper_fkey_list(Relation rel);
 extern void dumper_drop_stale_truncate_triggers(void);
 extern void dumper_install_join(Oid relid, bool explicit);
+
+/* ddl.c: keeping registrations up to date with the schema */
+extern void dumper_sync_registrations(void);
 
 /* shmem.c: waking the background worker (a no-op without it) */
 extern void dumper_wake_worker(BlockNumber first_block);

@@ -727,9 +727,11 @@ dumper_register(PG_FUNCTION_ARGS)
 	DumperRegistration old;
 	bool		registered;
 	Relation	rel;
-	Oid			argtypes[3] = {OIDOID, OIDOID, TEXTARRAYOID};
-	Datum		args[3];
-	char		nulls[3] = {' ', ' ', ' '};
+	Oid			argtypes[5] = {OIDOID, NAMEOID, NAMEOID, OIDOID, TEXTARRAYOID};
+	Datum		args[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	NameData	schema;
+	NameData	name;
 	ArrayType  *templates = NULL;
 
 	if (PG_ARGISNULL(0))
@@ -757,16 +759,26 @@ dumper_register(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	args[0] = ObjectIdGetDatum(relid);
-	args[1] = ObjectIdGetDatum(funcoid);
-	nulls[1] = OidIsValid(funcoid) ? ' ' : 'n';
-	args[2] = PointerGetDatum(templates);
-	nulls[2] = templates ? ' ' : 'n';
+	if (OidIsValid(funcoid))
+	{
+		/* Schema and name too: what a dump and pg_upgrade carry. */
+		namestrcpy(&schema, get_namespace_name(get_func_namespace(funcoid)));
+		namestrcpy(&name, get_func_name(funcoid));
+		args[1] = NameGetDatum(&schema);
+		args[2] = NameGetDatum(&name);
+	}
+	else
+		nulls[1] = nulls[2] = nulls[3] = 'n';
+	args[3] = ObjectIdGetDatum(funcoid);
+	args[4] = PointerGetDatum(templates);
+	nulls[4] = templates ? ' ' : 'n';
 	dumper_execute_as_owner("DELETE FROM dumper.registration"
 					 " WHERE tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
 					 1, argtypes, args, NULL, SPI_OK_DELETE);
-	dumper_execute_as_owner("INSERT INTO dumper.registration (tbl, paths, templates)"
-					 " VALUES ($1::pg_catalog.regclass, $2::pg_catalog.regprocedure, $3)",
-					 3, argtypes, args, nulls, SPI_OK_INSERT);
+	dumper_execute_as_owner("INSERT INTO dumper.registration"
+					 " (tbl, paths_schema, paths_name, paths_oid, templates)"
+					 " VALUES ($1::pg_catalog.regclass, $2, $3, $4, $5)",
+					 5, argtypes, args, nulls, SPI_OK_INSERT);
 	SPI_finish();
 
 	/* Another function (or none): the triggers must depend on it instead. */

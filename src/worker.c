@@ -18,7 +18,9 @@
  * the transaction aborted, and the loop goes on after the same back-off.
  *
  * The worker starts only once recovery has finished, so it sends nothing
- * from a standby and starts on promotion.  It waits quietly while the
+ * from a standby and starts on promotion; not at all in the servers
+ * pg_upgrade runs.  Once started, it brings its database's registrations up
+ * to date with the schema (a pg_upgrade gives paths functions new OIDs).  It waits quietly while the
  * extension does not exist in its database (before CREATE EXTENSION, after
  * DROP EXTENSION).  SIGHUP re-reads the configuration and reconnects when
  * dumper.redis_url changed; a new dumper.database makes the worker exit so
@@ -79,13 +81,22 @@ static TimestampTz worker_rotate_at = 0;	/* next look at the queue's size */
 static TimestampTz worker_retry_at = 0; /* 0: no back-off in progress */
 static BlockNumber worker_scan_from = 0;	/* see dumper_deliver_batch */
 static TimestampTz worker_full_scan_at = 0; /* next whole scan of the queue */
+static bool worker_synced = false;	/* registrations synced since start */
 
-/* Register the worker; from _PG_init while preloading. */
+/*
+ * Register the worker; from _PG_init while preloading.  Not in a server
+ * pg_upgrade started (binary-upgrade mode): its connection would stop
+ * pg_upgrade from dropping and re-creating the database it serves, and
+ * nothing is delivered from the old cluster or into the new one's half-made
+ * schema.  The upgraded cluster's worker delivers what was pending.
+ */
 void
 dumper_worker_register(void)
 {
 	BackgroundWorker worker;
 
+	if (IsBinaryUpgrade)
+		return;
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
@@ -260,7 +271,20 @@ worker_pass(bool *extension_missing)
 			CommitTransactionCommand();
 			pgstat_report_activity(STATE_IDLE, NULL);
 			*extension_missing = true;
+			worker_synced = false;
 			return true;
+		}
+
+		/*
+		 * Once per start (and per CREATE EXTENSION): after a pg_upgrade,
+		 * record the paths functions' new OIDs and the triggers'
+		 * dependencies on them, which the upgrade did not carry
+		 * (dumper_sync_registrations).  Not again if it fails.
+		 */
+		if (!worker_synced)
+		{
+			worker_synced = true;
+			dumper_sync_registrations();
 		}
 
 		if (worker_redis == NULL)

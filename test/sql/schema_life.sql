@@ -288,6 +288,44 @@ SELECT * FROM dumper_transaction_paths() ORDER BY 1;
 COMMIT;
 SELECT path FROM dumper_pending ORDER BY path;
 
+-- Renaming the paths function, moving it and renaming its schema keep the
+-- registration (held by OID), and its recorded schema and name follow
+-- (what a dump and pg_upgrade carry).
+CREATE SCHEMA paths_a;
+CREATE FUNCTION paths_a.topping_paths(topping) RETURNS text LANGUAGE sql STABLE
+    AS $$ SELECT '/t/' || $1.name || '/' $$;
+SELECT dumper_register('topping', 'paths_a.topping_paths');
+ALTER FUNCTION paths_a.topping_paths(topping) RENAME TO "Topping Paths";
+CREATE SCHEMA paths_b;
+ALTER FUNCTION paths_a."Topping Paths"(topping) SET SCHEMA paths_b;
+ALTER SCHEMA paths_b RENAME TO "Paths C";
+SELECT paths_function FROM dumper_registrations WHERE table_name = 'topping'::regclass;
+SELECT paths_schema, paths_name,
+       paths_oid = '"Paths C"."Topping Paths"(topping)'::regprocedure AS same_oid
+  FROM dumper.registration WHERE tbl = 'topping'::regclass;
+BEGIN;
+UPDATE topping SET name = 'almonds';
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+-- A registration whose OID is stale (as after a restore or pg_upgrade) is
+-- found by schema and name; the next DDL records the OID again.
+UPDATE dumper.registration SET paths_oid = 1 WHERE tbl = 'topping'::regclass;
+\c
+SELECT paths_function FROM dumper_registrations WHERE table_name = 'topping'::regclass;
+BEGIN;
+UPDATE topping SET name = 'hazelnuts';
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+CREATE TABLE unrelated_ddl (id int);
+SELECT paths_oid = '"Paths C"."Topping Paths"(topping)'::regprocedure AS same_oid
+  FROM dumper.registration WHERE tbl = 'topping'::regclass;
+DROP TABLE unrelated_ddl;
+-- One that neither its name nor its OID finds is shown without a function.
+UPDATE dumper.registration SET paths_oid = 1, paths_name = 'gone' WHERE tbl = 'topping'::regclass;
+SELECT table_name, paths_function FROM dumper_registrations WHERE table_name = 'topping'::regclass;
+SELECT dumper_register('topping', templates => ARRAY['/topping/{name}/']);
+DROP SCHEMA paths_a, "Paths C" CASCADE;
+
 -- Clean up; the order of cascade notices is no contract.
 SET client_min_messages = warning;
 DROP EXTENSION dumper;
