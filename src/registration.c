@@ -13,7 +13,10 @@
  * is looked up by schema and name first, then by OID: after a restore the
  * name finds it although the OID is stale; after a rename the OID finds it
  * although the name is stale.  A stale OID is only trusted when it names a
- * function taking the table's row type.
+ * function taking the table's row type.  The lookups read the catalog
+ * directly: the schema need not be on the search_path, nor usable by the
+ * writer or by whoever reads dumper_registrations (a function is called by
+ * OID without USAGE on its schema).
  *
  * The table is read as the extension's owner, with the latest snapshot.
  *
@@ -29,8 +32,6 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
-#include "nodes/makefuncs.h"
-#include "parser/parse_func.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -55,10 +56,14 @@ registration_paths_function(Oid relid, Name schema, Name name, Oid oid)
 		return InvalidOid;		/* the table is gone */
 	if (schema != NULL && name != NULL)
 	{
-		List	   *qualified = list_make2(makeString(NameStr(*schema)),
-										   makeString(NameStr(*name)));
+		/* Straight from the catalog: no search_path, no privilege check. */
+		Oid			nspoid = get_namespace_oid(NameStr(*schema), true);
 
-		result = LookupFuncName(qualified, 1, &rowtype, true);
+		if (OidIsValid(nspoid))
+			result = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid,
+									 NameGetDatum(name),
+									 PointerGetDatum(buildoidvector(&rowtype, 1)),
+									 ObjectIdGetDatum(nspoid));
 		if (OidIsValid(result))
 			return result;
 	}

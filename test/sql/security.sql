@@ -107,6 +107,30 @@ SELECT dumper_unregister('public.size');
 RESET ROLE;
 RESET search_path;
 
+-- A paths function in a schema the writer cannot use: called by OID, as
+-- PostgreSQL calls a trigger's function, it needs EXECUTE only.  A fresh
+-- session of the writer finds it (by schema and name, without USAGE on
+-- the schema), and the writer can read the registration.
+CREATE SCHEMA private_paths;
+CREATE TABLE public.cone (id int PRIMARY KEY, name text);
+GRANT SELECT, INSERT, UPDATE ON public.cone TO dumper_writer;
+CREATE FUNCTION private_paths.cone_paths(public.cone) RETURNS text LANGUAGE sql STABLE
+    AS $$ SELECT '/cone/' || $1.name || '/' $$;
+SELECT dumper_register('public.cone', 'private_paths.cone_paths');
+\c
+SET ROLE dumper_writer;
+SELECT has_schema_privilege('private_paths', 'USAGE');
+BEGIN;
+INSERT INTO public.cone VALUES (1, 'waffle');
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+SELECT table_name, paths_function FROM dumper_registrations
+ WHERE table_name = 'public.cone'::regclass;
+RESET ROLE;
+SELECT dumper_unregister('public.cone');
+DROP SCHEMA private_paths CASCADE;
+DROP TABLE public.cone;
+
 -- A paths function returning 100,000 paths: all queued, in rows that fit
 -- a heap page each.
 CREATE TABLE big (id int PRIMARY KEY);
