@@ -16,10 +16,18 @@
  * column that no longer exists (dropped or renamed) is refused, with the
  * template named, rather than letting every later write fail.
  *
+ * dumper.sync_registrations() runs at the end of the same commands and of
+ * ALTER FUNCTION, ROUTINE, SCHEMA and EXTENSION: it records a renamed or
+ * moved paths function's new schema and name, and after a restore or
+ * pg_upgrade its new OID and the triggers' dependency on it
+ * (registration.c says why both are kept).
+ *
  * dumper.on_ddl_start() runs at ddl_command_start of DROP EXTENSION: when the
  * extension being dropped is dumper, every trigger dumper installed is
  * dropped first, so that DROP EXTENSION needs no CASCADE and leaves no
- * trigger behind.  (Registrations of dropped tables and of dropped paths
+ * trigger behind.  Before DROP FUNCTION, ROUTINE, SCHEMA, OWNED and any
+ * other DROP EXTENSION it syncs the registrations, so that a paths function
+ * in use is refused after a pg_upgrade too.  (Registrations of dropped tables and of dropped paths
  * functions are removed by the SQL event trigger dumper_sql_drop.)
  *
  * Both run with the privileges of the extension's owner (SECURITY DEFINER
