@@ -88,6 +88,7 @@ struct DumperRedis
 	WaitEventSet *wes;			/* ctx's socket and postmaster death, or NULL */
 	int			wes_events;		/* socket events wes waits for */
 	bool		usable;			/* false during a call and after a failure */
+	bool		timed_out;		/* the last failure was a timeout */
 	char		desc[RC_DESC_SIZE]; /* server, for messages; no credentials */
 };
 
@@ -391,6 +392,7 @@ rc_exchange(DumperRedis *r, const RcCommandRun *runs, int nruns,
 			rc_set_error(err, errlen,
 						 "Redis at %s did not answer within %d ms",
 						 r->desc, timeout_ms);
+			r->timed_out = true;
 			return false;
 		}
 		rc = rc_wait(r,
@@ -745,4 +747,14 @@ dumper_redis_close(DumperRedis *r)
 	if (r->ctx != NULL)
 		redisFree(r->ctx);
 	free(r);
+}
+
+/*
+ * Whether the last call on r failed for want of an answer within its
+ * timeout, rather than because the connection was closed or refused.
+ */
+bool
+dumper_redis_timed_out(const DumperRedis *r)
+{
+	return r != NULL && r->timed_out;
 }

@@ -43,6 +43,12 @@ extern bool dumper_redis_invalidate(DumperRedis *r, const char *prefix,
 									const char *const *paths, int npaths,
 									int timeout_ms, char *err, size_t errlen);
 
+/*
+ * Whether the last call on r failed because Redis did not answer within its
+ * timeout (not because the connection was lost).  False for NULL.
+ */
+extern bool dumper_redis_timed_out(const DumperRedis *r);
+
 /* Close the connection and free it; NULL is allowed. */
 extern void dumper_redis_close(DumperRedis *r);
 

@@ -13,9 +13,10 @@
  * Failures of Redis roll the batch back (the rows stay queued), drop the
  * connection and back off exponentially from 1 s to 30 s; success or a
  * configuration reload ends the back-off.  The first failure on a
- * connection kept from an earlier batch is retried at once on a new
- * connection instead: Redis or a proxy may have closed it while idle.  Any other error is reported,
- * the transaction aborted, and the loop goes on after the same back-off.
+ * connection kept from an earlier batch, other than a timeout, is retried at
+ * once on a new connection instead: Redis or a proxy may have closed it while
+ * idle.  Any other error is reported, the transaction aborted, and the loop
+ * goes on after the same back-off.
  *
  * The worker starts only once recovery has finished, so it sends nothing
  * from a standby and starts on promotion; not at all in the servers
@@ -324,8 +325,11 @@ worker_pass(bool *extension_missing)
 			 * A connection kept since an earlier pass may have been closed
 			 * while idle (Redis's timeout setting, a proxy, a restart): try
 			 * once more at once on a new one before calling it a failure.
+			 * Not after a timeout: Redis is slow or unreachable, and a new
+			 * connection would only wait as long again.
 			 */
-			if (reused && !retried && worker_backoff_ms == 0)
+			if (reused && !retried && worker_backoff_ms == 0 &&
+				!dumper_redis_timed_out(worker_redis))
 			{
 				ereport(DEBUG1,
 						(errmsg("dumper worker connects to Redis again after an error on its kept connection"),

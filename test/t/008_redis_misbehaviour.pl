@@ -1,8 +1,9 @@
 # Redis misbehaving, against a real server: a wrong password, requirepass
 # set while the worker is connected, an ACL user without DEL, a read-only
-# replica, maxmemory exhausted, and the connection killed with a pipeline
-# in flight.  Each time the worker reports the error in dumper_stats,
-# retries, loses nothing, and delivers once Redis is healthy.
+# replica, maxmemory exhausted, the connection killed with a pipeline in
+# flight, and no answer within the timeout.  Each time the worker reports
+# the error in dumper_stats, retries, loses nothing, and delivers once Redis
+# is healthy.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -13,7 +14,9 @@ use DumperTest;
 my $redis = DumperTest::Redis->start(dir => PostgreSQL::Test::Utils::tempdir());
 my $port = $redis->port;
 my $node = DumperTest::new_node('misbehaviour', redis => $redis, preload => 1,
-	extra => [ "dumper.naptime = '200ms'", "dumper.redis_timeout = '1s'" ]);
+	extra => [ "dumper.naptime = '200ms'", "dumper.redis_timeout = '1s'",
+		"log_min_messages = debug1" ]);
+my $retry_re = qr/dumper worker connects to Redis again after an error on its kept connection/;
 $node->start;
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION dumper;
@@ -144,11 +147,13 @@ sub client_ids
 }
 ok(DumperTest::wait_for(\&del_waiting), 'the worker has sent its DEL and waits for the reply');
 my $first = client_ids();
+my $logpos = -s $node->logfile;
 $redis->cmd('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
 ok(DumperTest::wait_for(sub { del_waiting() && client_ids() ne $first }),
 	'killed mid-pipeline on its kept connection: the worker sends again at once on a new one');
 is($node->safe_psql('postgres', 'SELECT failures FROM dumper_stats'), $failures,
 	'and counts no failure');
+like(slurp_file($node->logfile, $logpos), $retry_re, 'its log says so (DEBUG1)');
 $redis->cmd('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
 $redis->cmd('CLIENT', 'UNPAUSE');
 ok($node->poll_query_until('postgres', "SELECT failures > $failures FROM dumper_stats"),
@@ -160,6 +165,27 @@ ok(DumperTest::wait_for(sub { $redis->cmd('EXISTS', 'dumper:/icecream/f8/') eq '
 	'the path is delivered after the reconnection');
 ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM dumper_pending'),
 	'and the queue drains');
+# No answer within dumper.redis_timeout on the kept connection: a failure at
+# once, without a second connection that would wait as long again.
+write_row(9);
+ok(DumperTest::wait_for(sub { $redis->cmd('EXISTS', 'dumper:/icecream/f9/') eq '0' }),
+	'the worker delivers on a kept connection again');
+$redis->cmd('SET', 'dumper:/icecream/f10/', 'stamp');
+$failures = $node->safe_psql('postgres', 'SELECT failures FROM dumper_stats');
+$logpos = -s $node->logfile;
+$redis->cmd('CLIENT', 'PAUSE', '30000', 'WRITE');
+$node->safe_psql('postgres', 'UPDATE icecream SET price = price + 1 WHERE id = 10');
+ok($node->poll_query_until('postgres', "SELECT failures > $failures FROM dumper_stats"),
+	'no answer on the kept connection: the worker counts a failure');
+like($node->safe_psql('postgres', 'SELECT last_error FROM dumper_stats'),
+	qr/did not answer within 1000 ms/, 'and says Redis did not answer in time');
+unlike(slurp_file($node->logfile, $logpos), $retry_re,
+	'without trying again at once on a new connection');
+$redis->cmd('CLIENT', 'UNPAUSE');
+ok(DumperTest::wait_for(sub { $redis->cmd('EXISTS', 'dumper:/icecream/f10/') eq '0' },
+		timeout => 40),
+	'the path is delivered once Redis answers');
+
 unlike(slurp_file($node->logfile), qr/terminated by signal|PANIC/, 'nothing crashed');
 
 $node->stop;
