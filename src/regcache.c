@@ -81,6 +81,9 @@ typedef struct RegEntry
 	SPIPlanPtr	plan;			/* kept plan calling a SETOF one, or NULL */
 	int			nexprs;			/* or its compiled call (0: none) ... */
 	ExprState **exprs;			/* ... or the elements of its ARRAY[...] */
+	List	   *planned;		/* the planned expressions exprs run */
+	Oid			states_user;	/* the role exprs were initialised for */
+	MemoryContext states_cxt;	/* holds exprs; child of cxt */
 	ExprContext *econtext;		/* where exprs run (per-row memory) */
 	ParamListInfo params;		/* $1: the row */
 	bool		returns_array;	/* exprs return text[] rather than text */
@@ -286,6 +289,40 @@ regcache_exprs_as_templates(RegEntry *entry, List *exprs, TupleDesc regdesc)
 }
 
 /*
+ * (Re)initialise the states of entry's planned expressions for the current
+ * role: ExecInitExpr checks EXECUTE on every function it meets (those an
+ * inlined SQL body calls), for the role of the time.  A role change costs
+ * this, not a new plan.  It may fail half way: the entry shows expressions
+ * only once all are ready, and shows none meanwhile (so a failure means a
+ * rebuild at the next use).
+ */
+static void
+regcache_init_states(RegEntry *entry)
+{
+	ExprState **states;
+	ListCell   *lc;
+	MemoryContext oldcxt;
+
+	entry->nexprs = 0;
+	entry->exprs = NULL;
+	entry->states_user = InvalidOid;
+	if (entry->states_cxt == NULL)
+		entry->states_cxt = AllocSetContextCreate(entry->cxt, "dumper expression states",
+												  ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(entry->states_cxt);
+	oldcxt = MemoryContextSwitchTo(entry->states_cxt);
+	states = palloc(list_length(entry->planned) * sizeof(ExprState *));
+	foreach(lc, entry->planned)
+		states[foreach_current_index(lc)] =
+			ExecInitExprWithParams((Expr *) lfirst(lc), entry->params);
+	MemoryContextSwitchTo(oldcxt);
+	entry->exprs = states;
+	entry->nexprs = list_length(entry->planned);
+	entry->states_user = GetUserId();
+}
+
+/*
  * Compile the call "funcoid($1)" of a paths function returning text or
  * text[], $1 being a row of type rowtype, into entry->exprs.
  * expression_planner inlines a simple SQL function and folds what it can.
@@ -305,7 +342,6 @@ regcache_build_expr(RegEntry *entry, Oid funcoid, Oid rowtype, TupleDesc regdesc
 	List	   *exprs;
 	List	   *relids = NIL;
 	List	   *deps = NIL;
-	ExprState **states;
 	ListCell   *lc;
 	MemoryContext oldcxt;
 
@@ -351,22 +387,13 @@ regcache_build_expr(RegEntry *entry, Oid funcoid, Oid rowtype, TupleDesc regdesc
 		return;
 	}
 
-	/*
-	 * ExecInitExpr checks EXECUTE on every function it meets and may fail
-	 * half way: the entry shows expressions only once all are ready.
-	 */
-	states = palloc(list_length(exprs) * sizeof(ExprState *));
 	foreach(lc, exprs)
-	{
 		(void) regcache_domains_walker(lfirst(lc), entry);
-		states[foreach_current_index(lc)] =
-			ExecInitExprWithParams((Expr *) lfirst(lc), entry->params);
-	}
 	entry->econtext = CreateStandaloneExprContext();
 	entry->econtext->ecxt_param_list_info = entry->params;
-	entry->exprs = states;
-	entry->nexprs = list_length(exprs);
+	entry->planned = exprs;
 	MemoryContextSwitchTo(oldcxt);
+	regcache_init_states(entry);
 }
 
 /*
@@ -426,6 +453,10 @@ regcache_build(RegEntry *entry, Relation rel)
 		FreeExprContext(entry->econtext, true);
 	entry->econtext = NULL;
 	entry->nexprs = 0;
+	entry->exprs = NULL;
+	entry->planned = NIL;
+	entry->states_user = InvalidOid;
+	entry->states_cxt = NULL;	/* a child of cxt, reset below */
 	entry->params = NULL;
 	entry->map = NULL;
 	entry->regdesc = NULL;
@@ -521,11 +552,10 @@ regcache_build(RegEntry *entry, Relation rel)
  * Whether entry must be (re)built before use: never built (or its build
  * failed), invalidated, or compiled from a function under another
  * search_path (the names in its inlined body may resolve differently, as a
- * plan cache would notice) or for another role (ExecInitExpr checked
- * EXECUTE on the functions it calls for the role of that time).  An entry
- * being evaluated further up the stack (the paths function wrote to a
- * registered table) is not rebuilt under it: the nested write uses it as
- * it is.
+ * plan cache would notice).  Another role only needs new expression states
+ * (regcache_init_states).  An entry being evaluated further up the stack
+ * (the paths function wrote to a registered table) is not rebuilt under
+ * it: the nested write uses it as it is.
  */
 static bool
 regcache_stale(RegEntry *entry)
@@ -536,11 +566,8 @@ regcache_stale(RegEntry *entry)
 		return false;
 	if (!entry->valid)
 		return true;
-	if (entry->search_path != NULL &&
-		!OverrideSearchPathMatchesCurrent(entry->search_path))
-		return true;
-	return entry->nexprs > 0 && OidIsValid(entry->exec_user) &&
-		entry->exec_user != GetUserId();
+	return entry->search_path != NULL &&
+		!OverrideSearchPathMatchesCurrent(entry->search_path);
 }
 
 /*
@@ -707,6 +734,9 @@ dumper_regcache_gather(Relation rel, HeapTuple tuple)
 		regcache_build(entry, rel);
 		SPI_finish();
 	}
+	else if (entry->nexprs > 0 && entry->in_use == 0 &&
+			 entry->states_user != GetUserId())
+		regcache_init_states(entry);
 	regcache_check_execute(entry);
 
 	/* Not rebuilt under itself while it runs, even if the run fails. */

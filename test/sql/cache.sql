@@ -31,6 +31,30 @@ ROLLBACK TO s;
 RESET ROLE;
 ROLLBACK;
 
+-- Roles alternating keep the compiled function and get expression states
+-- checked for their own privileges: after a role was refused, the next
+-- role is served; once granted, both roles are served in turn.
+BEGIN;
+INSERT INTO art VALUES (5, 'e');
+SET LOCAL ROLE dumper_cache_writer;
+SAVEPOINT s;
+INSERT INTO art VALUES (6, 'f');
+ROLLBACK TO s;
+RESET ROLE;
+INSERT INTO art VALUES (7, 'g');
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+GRANT EXECUTE ON FUNCTION secret_hash(text) TO dumper_cache_writer;
+BEGIN;
+INSERT INTO art VALUES (8, 'h');
+SET LOCAL ROLE dumper_cache_writer;
+INSERT INTO art VALUES (9, 'i');
+RESET ROLE;
+INSERT INTO art VALUES (10, 'j');
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+REVOKE EXECUTE ON FUNCTION secret_hash(text) FROM dumper_cache_writer;
+
 -- A build that failed half way (that refusal, the first build in a new
 -- session) is built again at the next use, not used half built.
 \c -
