@@ -8,11 +8,11 @@
  * name.  Its one argument is always the registered table's row type, so
  * schema and name identify it; they are what a pg_dump and pg_upgrade carry
  * across (both give functions new OIDs, and pg_upgrade refuses to copy a
- * regprocedure column).  The OID is what follows a rename until the DDL
- * hook (dumper.on_ddl_end) records the new schema and name.  So the function
- * is looked up by schema and name first, then by OID: after a restore the
- * name finds it although the OID is stale; after a rename the OID finds it
- * although the name is stale.  A stale OID is only trusted when it names a
+ * regprocedure column).  The OID is what follows a rename until
+ * dumper_sync_registrations (ddl.c) records the new schema and name.  So the
+ * function is looked up by schema and name first, then by OID: after a
+ * restore the name finds it although the OID is stale; after a rename the
+ * OID finds it although the name is stale.  A stale OID is only trusted when it names a
  * function taking the table's row type.  The lookups read the catalog
  * directly: the schema need not be on the search_path, nor usable by the
  * writer or by whoever reads dumper_registrations (a function is called by
