@@ -27,8 +27,9 @@
  * dropped first, so that DROP EXTENSION needs no CASCADE and leaves no
  * trigger behind.  Before DROP FUNCTION, ROUTINE, SCHEMA, OWNED and any
  * other DROP EXTENSION it syncs the registrations, so that a paths function
- * in use is refused after a pg_upgrade too.  (Registrations of dropped tables and of dropped paths
- * functions are removed by the SQL event trigger dumper_sql_drop.)
+ * in use is refused after a pg_upgrade too.  (Registrations of dropped
+ * tables and of dropped paths functions are removed by the SQL event trigger
+ * dumper_sql_drop.)
  *
  * Both run with the privileges of the extension's owner (SECURITY DEFINER
  * wrappers, or the superuser that drops the extension).
