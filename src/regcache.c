@@ -65,9 +65,23 @@
 #include "dumper.h"
 #include "template.h"
 
+/*
+ * A table's entries: variant 0, and up to REGCACHE_VARIANTS - 1 more for a
+ * paths function compiled under other search_paths (writers alternating
+ * between search_paths, as schema-per-tenant applications do, each find
+ * theirs instead of compiling it again at every alternation).
+ */
+#define REGCACHE_VARIANTS	4
+
+typedef struct RegKey
+{
+	Oid			relid;			/* the table the trigger fired on */
+	int			variant;		/* 0 .. REGCACHE_VARIANTS - 1 */
+} RegKey;
+
 typedef struct RegEntry
 {
-	Oid			relid;			/* hash key: the table the trigger fired on */
+	RegKey		key;			/* hash key */
 	bool		valid;			/* false: rebuild before use */
 	Oid			regrelid;		/* the registered table: relid or an ancestor */
 	TupleDesc	regdesc;		/* its row type, when regrelid != relid */
@@ -77,6 +91,7 @@ typedef struct RegEntry
 	OverrideSearchPath *search_path;	/* the path exprs were planned under */
 	List	   *domains;		/* TYPEOID hash values exprs depend on */
 	int			in_use;			/* evaluations under way (nested writes) */
+	int			next_variant;	/* variant 0: the slot to replace next */
 	bool		read_only;		/* paths function is not VOLATILE */
 	SPIPlanPtr	plan;			/* kept plan calling a SETOF one, or NULL */
 	int			nexprs;			/* or its compiled call (0: none) ... */
@@ -113,9 +128,14 @@ regcache_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
 		return;
 	if (OidIsValid(relid))
 	{
-		entry = hash_search(regcache, &relid, HASH_FIND, NULL);
-		if (entry != NULL)
-			entry->valid = false;
+		RegKey		key = {relid, 0};
+
+		for (key.variant = 0; key.variant < REGCACHE_VARIANTS; key.variant++)
+		{
+			entry = hash_search(regcache, &key, HASH_FIND, NULL);
+			if (entry != NULL)
+				entry->valid = false;
+		}
 		return;
 	}
 	hash_seq_init(&status, regcache);
@@ -632,7 +652,7 @@ regcache_sweep(void)
 	while ((entry = hash_seq_search(&status)) != NULL)
 	{
 		if (entry->valid || entry->in_use > 0 ||
-			SearchSysCacheExists1(RELOID, ObjectIdGetDatum(entry->relid)))
+			SearchSysCacheExists1(RELOID, ObjectIdGetDatum(entry->key.relid)))
 			continue;
 		if (entry->plan != NULL)
 			SPI_freeplan(entry->plan);
@@ -641,7 +661,7 @@ regcache_sweep(void)
 		if (entry->cxt != NULL)
 			MemoryContextDelete(entry->cxt);
 		/* Removing the entry just returned is allowed during a scan. */
-		(void) hash_search(regcache, &entry->relid, HASH_REMOVE, NULL);
+		(void) hash_search(regcache, &entry->key, HASH_REMOVE, NULL);
 	}
 }
 
@@ -687,27 +707,27 @@ regcache_evaluate(RegEntry *entry, Relation rel, HeapTuple tuple)
 }
 
 /*
- * Add the paths of one row of rel to the transaction's set.
+ * The entry of variant v of rel, created empty (not valid, nothing built)
+ * when new.
  */
-void
-dumper_regcache_gather(Relation rel, HeapTuple tuple)
+static RegEntry *
+regcache_entry(Relation rel, int variant)
 {
-	Oid			relid = RelationGetRelid(rel);
+	RegKey		key = {RelationGetRelid(rel), variant};
 	RegEntry   *entry;
 	bool		found;
-	ErrorContextCallback errcallback;
 
 	if (regcache == NULL)
 	{
 		HASHCTL		ctl;
 
-		ctl.keysize = sizeof(Oid);
+		ctl.keysize = sizeof(RegKey);
 		ctl.entrysize = sizeof(RegEntry);
 		ctl.hcxt = CacheMemoryContext;
 		regcache = hash_create("dumper registrations", 32, &ctl,
 							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
-	entry = hash_search(regcache, &relid, HASH_ENTER, &found);
+	entry = hash_search(regcache, &key, HASH_ENTER, &found);
 	if (!found)
 	{
 		/* All zeros: not valid, nothing built, no context yet. */
@@ -721,6 +741,44 @@ dumper_regcache_gather(Relation rel, HeapTuple tuple)
 			regcache_sweep();	/* keeps this new entry: its table exists */
 		}
 	}
+	return entry;
+}
+
+/*
+ * The entry to use for rel: variant 0, unless it was compiled under another
+ * search_path than the current one (and is neither invalid nor running):
+ * then the variant compiled under the current one, else a free variant, else
+ * the variants in turn, to be compiled under it.
+ */
+static pg_noinline RegEntry *
+regcache_lookup(Relation rel)
+{
+	RegEntry   *first = regcache_entry(rel, 0);
+	RegKey		key = {RelationGetRelid(rel), 0};
+
+	if (first->search_path == NULL || first->in_use > 0 || !first->valid ||
+		OverrideSearchPathMatchesCurrent(first->search_path))
+		return first;
+	for (key.variant = 1; key.variant < REGCACHE_VARIANTS; key.variant++)
+	{
+		RegEntry   *entry = hash_search(regcache, &key, HASH_FIND, NULL);
+
+		if (entry == NULL || entry->search_path == NULL ||
+			OverrideSearchPathMatchesCurrent(entry->search_path))
+			return regcache_entry(rel, key.variant);
+	}
+	first->next_variant = first->next_variant % (REGCACHE_VARIANTS - 1) + 1;
+	return regcache_entry(rel, first->next_variant);
+}
+
+/*
+ * Add the paths of one row of rel to the transaction's set.
+ */
+void
+dumper_regcache_gather(Relation rel, HeapTuple tuple)
+{
+	RegEntry   *entry = regcache_lookup(rel);
+	ErrorContextCallback errcallback;
 
 	errcallback.callback = regcache_error_callback;
 	errcallback.arg = entry;

@@ -89,6 +89,41 @@ SELECT sp_paths(sp) AS direct_call FROM sp;
 ROLLBACK;
 RESET search_path;
 
+-- Writers alternating between search_paths each find the function
+-- compiled under theirs (four compiled forms are kept per table; a fifth
+-- search_path replaces one in turn), and a changed function is compiled
+-- again under each: every write resolves as a direct call would.
+CREATE SCHEMA three;
+CREATE SCHEMA four;
+CREATE SCHEMA five;
+CREATE FUNCTION three.slug(text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'three-' || $1 $$;
+CREATE FUNCTION four.slug(text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'four-' || $1 $$;
+CREATE FUNCTION five.slug(text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'five-' || $1 $$;
+BEGIN;
+SET LOCAL search_path = public, one;
+INSERT INTO sp VALUES (1, 'a');
+SET LOCAL search_path = public, two;
+INSERT INTO sp VALUES (2, 'b');
+SET LOCAL search_path = public, one;
+INSERT INTO sp VALUES (3, 'c');
+SET LOCAL search_path = public, three;
+INSERT INTO sp VALUES (4, 'd');
+SET LOCAL search_path = public, four;
+INSERT INTO sp VALUES (5, 'e');
+SET LOCAL search_path = public, five;
+INSERT INTO sp VALUES (6, 'f');
+SET LOCAL search_path = public, two;
+INSERT INTO sp VALUES (7, 'g');
+SET LOCAL search_path = public, one;
+INSERT INTO sp VALUES (8, 'h');
+CREATE OR REPLACE FUNCTION one.slug(text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'uno-' || $1 $$;
+INSERT INTO sp VALUES (9, 'i');
+SET LOCAL search_path = public, two;
+INSERT INTO sp VALUES (10, 'j');
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+DROP SCHEMA three, four, five CASCADE;
+
 -- A partitioned table registered again with other templates: its
 -- partitions, which this session has already written to, use the new ones.
 CREATE TABLE pt (id int, slug text) PARTITION BY RANGE (id);
