@@ -298,7 +298,7 @@ void
 dumper_sync_registrations(void)
 {
 	MemoryContext caller_cxt = CurrentMemoryContext;
-	List	   *relids = NIL;
+	List	   *relids;
 	ListCell   *lc;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -314,16 +314,7 @@ dumper_sync_registrations(void)
 							"       IS DISTINCT FROM (p.oid, n.nspname, p.proname)"
 							" RETURNING r.tbl::pg_catalog.oid",
 							0, NULL, NULL, NULL, SPI_OK_UPDATE_RETURNING);
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1,
-									  &isnull);
-		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
-
-		relids = lappend_oid(relids, DatumGetObjectId(d));
-		MemoryContextSwitchTo(spi_cxt);
-	}
+	relids = dumper_tuptable_oids(caller_cxt);
 	SPI_finish();
 
 	foreach(lc, relids)

@@ -94,6 +94,7 @@ extern void dumper_install_truncate_triggers(Oid relid, const char *name, Oid fu
 extern bool dumper_is_pure_join_table(Relation rel);
 extern bool dumper_join_same_owner(Relation rel);
 extern List *dumper_query_oids(const char *sql, Oid param);
+extern List *dumper_tuptable_oids(MemoryContext cxt);
 extern List *dumper_fkey_list(Relation rel);
 extern void dumper_drop_stale_truncate_triggers(void);
 extern void dumper_install_join(Oid relid, bool explicit);

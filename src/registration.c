@@ -12,11 +12,11 @@
  * dumper_sync_registrations (ddl.c) records the new schema and name.  So the
  * function is looked up by schema and name first, then by OID: after a
  * restore the name finds it although the OID is stale; after a rename the
- * OID finds it although the name is stale.  A stale OID is only trusted when it names a
- * function taking the table's row type.  The lookups read the catalog
- * directly: the schema need not be on the search_path, nor usable by the
- * writer or by whoever reads dumper_registrations (a function is called by
- * OID without USAGE on its schema).
+ * OID finds it although the name is stale.  A stale OID is only trusted
+ * when it names a function taking the table's row type.  The lookups read
+ * the catalog directly: the schema need not be on the search_path, nor
+ * usable by the writer or by whoever reads dumper_registrations (a function
+ * is called by OID without USAGE on its schema).
  *
  * The table is read as the extension's owner, with the latest snapshot.
  *

@@ -407,18 +407,31 @@ dumper_query_oids(const char *sql, Oid param)
 								NULL, true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	result = dumper_tuptable_oids(caller_cxt);
+	SPI_finish();
+	return result;
+}
+
+/*
+ * The first column (an oid) of every row of the last SPI result, in a list
+ * allocated in cxt (SPI's memory is gone after SPI_finish).
+ */
+List *
+dumper_tuptable_oids(MemoryContext cxt)
+{
+	List	   *result = NIL;
+
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
 		Oid			oid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
 														 SPI_tuptable->tupdesc, 1,
 														 &isnull));
-		MemoryContext spi_cxt = MemoryContextSwitchTo(caller_cxt);
+		MemoryContext spi_cxt = MemoryContextSwitchTo(cxt);
 
 		result = lappend_oid(result, oid);
 		MemoryContextSwitchTo(spi_cxt);
 	}
-	SPI_finish();
 	return result;
 }
 
