@@ -570,24 +570,20 @@ regcache_build(RegEntry *entry, Relation rel)
 
 /*
  * Whether entry must be (re)built before use: never built (or its build
- * failed), invalidated, or compiled from a function under another
- * search_path (the names in its inlined body may resolve differently, as a
- * plan cache would notice).  Another role only needs new expression states
- * (regcache_init_states).  An entry being evaluated further up the stack
- * (the paths function wrote to a registered table) is not rebuilt under
- * it: the nested write uses it as it is.
+ * failed) or invalidated.  One compiled under another search_path (the
+ * names in its inlined body may resolve differently, as a plan cache would
+ * notice) is never returned by regcache_lookup unless invalidated first.
+ * Another role only needs new expression states (regcache_init_states).  An
+ * entry being evaluated further up the stack (the paths function wrote to a
+ * registered table) is not rebuilt under it: the nested write uses it as it
+ * is.
  */
 static bool
 regcache_stale(RegEntry *entry)
 {
 	if (entry->plan == NULL && entry->nexprs == 0 && entry->ntemplates == 0)
 		return true;
-	if (entry->in_use > 0)
-		return false;
-	if (!entry->valid)
-		return true;
-	return entry->search_path != NULL &&
-		!OverrideSearchPathMatchesCurrent(entry->search_path);
+	return entry->in_use == 0 && !entry->valid;
 }
 
 /*
@@ -748,12 +744,14 @@ regcache_entry(Relation rel, int variant)
  * The entry to use for rel: variant 0, unless it was compiled under another
  * search_path than the current one (and is neither invalid nor running):
  * then the variant compiled under the current one, else a free variant, else
- * the variants in turn, to be compiled under it.
+ * the variants in turn, invalidated so that it is compiled under it.  Each
+ * row compares the search_path here only.
  */
 static pg_noinline RegEntry *
 regcache_lookup(Relation rel)
 {
 	RegEntry   *first = regcache_entry(rel, 0);
+	RegEntry   *entry;
 	RegKey		key = {RelationGetRelid(rel), 0};
 
 	if (first->search_path == NULL || first->in_use > 0 || !first->valid ||
@@ -761,14 +759,15 @@ regcache_lookup(Relation rel)
 		return first;
 	for (key.variant = 1; key.variant < REGCACHE_VARIANTS; key.variant++)
 	{
-		RegEntry   *entry = hash_search(regcache, &key, HASH_FIND, NULL);
-
+		entry = hash_search(regcache, &key, HASH_FIND, NULL);
 		if (entry == NULL || entry->search_path == NULL ||
 			OverrideSearchPathMatchesCurrent(entry->search_path))
 			return regcache_entry(rel, key.variant);
 	}
 	first->next_variant = first->next_variant % (REGCACHE_VARIANTS - 1) + 1;
-	return regcache_entry(rel, first->next_variant);
+	entry = regcache_entry(rel, first->next_variant);
+	entry->valid = false;
+	return entry;
 }
 
 /*
