@@ -21,9 +21,9 @@
  * The worker starts only once recovery has finished, so it sends nothing
  * from a standby and starts on promotion; not at all in the servers
  * pg_upgrade runs.  Once started, it brings its database's registrations up
- * to date with the schema (a pg_upgrade gives paths functions new OIDs).  It waits quietly while the
- * extension does not exist in its database (before CREATE EXTENSION, after
- * DROP EXTENSION).  SIGHUP re-reads the configuration and reconnects when
+ * to date with the schema (a pg_upgrade gives paths functions new OIDs).  It
+ * waits quietly while the extension does not exist in its database (before
+ * CREATE EXTENSION, after DROP EXTENSION).  SIGHUP re-reads the configuration and reconnects when
  * dumper.redis_url changed; a new dumper.database makes the worker exit so
  * that the postmaster restarts it there.  SIGTERM ends it within a second,
  * also while it waits for Redis (redis_client.c waits on the latch).
