@@ -9,7 +9,8 @@
  *	  unix:///absolute/path/to/redis.sock[?db=N]
  *
  * host is a DNS name, an IPv4 address, or an IPv6 address in brackets
- * ("[::1]", stored without the brackets).  port is 1..65535 (6379 when
+ * ("[::1]", stored without the brackets; a zone index may be written
+ * "%25eth0", as RFC 6874 has it, or "%eth0").  port is 1..65535 (6379 when
  * omitted); db is 0..2147483647 (0 when omitted or when the URL ends in a
  * bare "/").  user and password are percent-decoded.
  *
@@ -239,6 +240,20 @@ url_parse_port(const char *s, const char *e, DumperRedisUrl *out)
 }
 
 /*
+ * Decode the zone index of a bracketed IPv6 address in place: RFC 6874
+ * writes "fe80::1%eth0" in a URL as "fe80::1%25eth0", the form a URL
+ * parser or a copy from a browser gives; the bare '%' is kept as well.
+ */
+static void
+url_decode_zone(char *host)
+{
+	char	   *pct = strchr(host, '%');
+
+	if (pct != NULL && pct[1] == '2' && pct[2] == '5')
+		memmove(pct + 1, pct + 3, strlen(pct + 3) + 1);
+}
+
+/*
  * Parse "host[:port]" or "[ipv6][:port]", the part [s, e) of a redis:// URL
  * between the user information and the path.  Host names are restricted to
  * letters, digits, '-', '.' and '_', which also keeps control characters
@@ -269,7 +284,7 @@ url_parse_host_port(const char *s, const char *e, DumperRedisUrl *out)
 			return "The Redis URL has no host name: the brackets are empty.";
 		for (p = host; p < host_end; p++)
 		{
-			/* hex digits, ':', '.', and a zone index such as "%eth0" */
+			/* hex digits, ':', '.', and a zone index ("%eth0", "%25eth0") */
 			if (*p == ':')
 				has_colon = 1;
 			else if (*p == '[')
@@ -316,6 +331,8 @@ url_parse_host_port(const char *s, const char *e, DumperRedisUrl *out)
 		return "The host name is longer than " URL_STR(DUMPER_REDIS_HOST_MAX) " bytes.";
 	memcpy(out->host, host, len);
 	out->host[len] = '\0';
+	if (*s == '[')
+		url_decode_zone(out->host);
 
 	if (port != NULL)
 		return url_parse_port(port, e, out);

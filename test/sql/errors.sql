@@ -158,6 +158,14 @@ SET dumper.redis_url = 'redis://127.0.0.1:1/0';
 SELECT pg_temp.err($$SELECT dumper_deliver()$$);
 RESET dumper.redis_url;
 SELECT path FROM dumper_pending;
+-- An IPv6 zone index written as RFC 6874 has it ("%25lo") is decoded, and
+-- the message names the server as it was dialled (whatever the reason the
+-- connection fails on this machine).
+SET dumper.redis_url = 'redis://[::1%25lo]:1/0';
+SELECT substring(pg_temp.err($$SELECT dumper_deliver()$$) FROM 'at \[[^]]*\]:1');
+SET dumper.redis_url = 'redis://[::1%lo]:1/0';
+SELECT substring(pg_temp.err($$SELECT dumper_deliver()$$) FROM 'at \[[^]]*\]:1');
+RESET dumper.redis_url;
 
 -- A user's trigger with one of dumper's trigger names is neither taken for
 -- dumper's nor dropped by it.
