@@ -77,7 +77,8 @@ extern Oid	dumper_registered_table(Oid relid, DumperRegistration *reg);
 
 /* regcache.c: per-backend cache of registrations */
 extern void dumper_regcache_init(void);
-extern void dumper_regcache_gather(Relation rel, HeapTuple tuple);
+extern void dumper_regcache_gather(Relation rel, HeapTuple tuple,
+								   HeapTuple newtuple);
 extern char *dumper_paths_expr(const DumperRegistration *reg, Oid relid,
 							   const char *rowexpr, bool *read_only);
 extern void dumper_gather_tuptable(void);

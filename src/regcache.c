@@ -771,10 +771,12 @@ regcache_lookup(Relation rel)
 }
 
 /*
- * Add the paths of one row of rel to the transaction's set.
+ * Add the paths of one row of rel to the transaction's set, and of a second
+ * one when newtuple is not NULL (an UPDATE's new version): one lookup and
+ * one set of checks serve both.
  */
 void
-dumper_regcache_gather(Relation rel, HeapTuple tuple)
+dumper_regcache_gather(Relation rel, HeapTuple tuple, HeapTuple newtuple)
 {
 	RegEntry   *entry = regcache_lookup(rel);
 	ErrorContextCallback errcallback;
@@ -801,6 +803,8 @@ dumper_regcache_gather(Relation rel, HeapTuple tuple)
 	PG_TRY();
 	{
 		regcache_evaluate(entry, rel, tuple);
+		if (newtuple != NULL)
+			regcache_evaluate(entry, rel, newtuple);
 	}
 	PG_FINALLY();
 	{

@@ -47,12 +47,11 @@ dumper_trigger(PG_FUNCTION_ARGS)
 		return PointerGetDatum(NULL);
 
 	if (TRIGGER_FIRED_BY_INSERT(event) || TRIGGER_FIRED_BY_DELETE(event))
-		dumper_regcache_gather(trigdata->tg_relation, trigdata->tg_trigtuple);
+		dumper_regcache_gather(trigdata->tg_relation, trigdata->tg_trigtuple,
+							   NULL);
 	else if (TRIGGER_FIRED_BY_UPDATE(event))
-	{
-		dumper_regcache_gather(trigdata->tg_relation, trigdata->tg_trigtuple);
-		dumper_regcache_gather(trigdata->tg_relation, trigdata->tg_newtuple);
-	}
+		dumper_regcache_gather(trigdata->tg_relation, trigdata->tg_trigtuple,
+							   trigdata->tg_newtuple);
 
 	return PointerGetDatum(NULL);
 }
