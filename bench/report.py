@@ -104,6 +104,22 @@ def delivery_cpu(res, settings, workload, variant, label):
         "%.1f + %.1f us" % (worker, redis))
 
 
+def instructions(res):
+    """Rows of the instructions one backend executes per UPDATE transaction
+    (bench/instructions.sh), with the baseline's count over the variant's:
+    exact and repeatable, but the backend's work only, so every trigger's
+    share is larger here than in the throughput ratios."""
+    if "instr.update.none" not in res:
+        return
+    base = float(res["instr.update.none"][0])
+    row("cpu     UPDATE instructions per transaction, one backend (callgrind)")
+    for v, label in VARIANTS:
+        if "instr.update." + v in res:
+            n = float(res["instr.update." + v][0])
+            extra = " (+%.1fk)" % ((n - base) / 1000) if v != "none" else ""
+            row("  %s%s" % (label, extra), "%.1fk" % (n / 1000), "%.3f" % (base / n))
+
+
 def bulk(res):
     """The rows of the 1,000,000-row UPDATE: time, then memory."""
     base = rounds(res, "bulk.none")
@@ -176,6 +192,7 @@ def main():
     for settings, workload in (("cpu", "update"), ("cpu", "insert"), ("cpu", "delete"),
                                ("durable", "update")):
         throughput(res, settings, workload)
+    instructions(res)
     bulk(res)
     delivery(res)
     head = ("measurement", "value", "ratio", "min-max", "target", "")

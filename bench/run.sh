@@ -15,13 +15,15 @@
 #      throughput against redis-benchmark (bench/bulk.sh)
 #   4. pgbench UPDATE again under PostgreSQL's durable defaults, with a
 #      no-op C row trigger (bench/noop) as a sixth variant: the floor
+#   5. instructions per UPDATE transaction in one backend, under callgrind
+#      (bench/instructions.sh): the noise-free view of the writers' cost
 #
 # Environment: BENCH_SECS (seconds per pgbench run, default 5),
 # BENCH_ROUNDS (default 5; the INSERT and DELETE series, whose only target
 # is to be ahead of the peers, take BENCH_MINOR_ROUNDS, default 3),
 # BENCH_LAT_SECS (default 20); DUMPER_KEEP_TMP=1
 # keeps the servers' directory (logs, raw results) for a look afterwards.
-# About 13 minutes with the defaults on 2 slow cores.
+# About 14 minutes with the defaults on 2 slow cores.
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$BENCH_DIR/.." && pwd)
@@ -35,6 +37,8 @@ source "$BENCH_DIR/pgbench.sh"
 source "$BENCH_DIR/latency.sh"
 # shellcheck source=bench/bulk.sh
 source "$BENCH_DIR/bulk.sh"
+# shellcheck source=bench/instructions.sh
+source "$BENCH_DIR/instructions.sh"
 
 BENCH_SECS=${BENCH_SECS:-5}
 BENCH_ROUNDS=${BENCH_ROUNDS:-5}
@@ -79,6 +83,9 @@ bench_settings durable
 # With the floor of any row trigger (a no-op C trigger) measured alongside.
 BENCH_VARIANTS=(none sql templates cnoop notify queue)
 bench_pgbench_series durable update
+
+bench_log "phase 5: instructions per UPDATE transaction (callgrind, single-user mode)"
+bench_instructions_phase
 
 mkdir -p "$BENCH_DIR/results"
 "$BENCH_PY" "$BENCH_DIR/report.py" "$BENCH_RESULTS" >"$BENCH_DIR/results/latest.txt"
