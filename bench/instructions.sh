@@ -52,6 +52,7 @@ bench__instr_run() {
 	local v=$1 n=$2 dir=$DT_TMP/instr
 	{
 		echo "SELECT bench_use('icecream', '$v')"
+		# shellcheck disable=SC2016  # $1 is SQL's parameter
 		echo 'PREPARE u(int) AS UPDATE icecream SET price = price + 1 WHERE id = $1'
 		awk -v n="$n" 'BEGIN { srand(42); for (i = 0; i < n; i++)
 			printf "EXECUTE u(%d)\n", 1 + int(rand() * 100000) }'
