@@ -48,6 +48,8 @@ extern bool dumper_enabled;
 /* pathset.c: the current transaction's de-duplicated set of paths */
 extern void dumper_pathset_init(void);
 extern void dumper_pathset_add(const char *path, int len);
+extern void dumper_path_too_long(const char *start, int startlen, int64 len)
+			pg_attribute_noreturn();
 extern void dumper_pathset_add_array(ArrayType *paths);
 extern int	dumper_pathset_count(void);
 extern const char *dumper_pathset_get(int i);

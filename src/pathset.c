@@ -279,6 +279,22 @@ pathset_shrink(void)
 }
 
 /*
+ * Report a path of len bytes, over DUMPER_MAX_PATH_LEN, whose first
+ * startlen bytes (at least 40, or all of it) are start.
+ */
+void
+dumper_path_too_long(const char *start, int startlen, int64 len)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("path is too long to invalidate: " INT64_FORMAT " bytes", len),
+			 errdetail("The path starts with \"%s\".",
+					   pnstrdup(start, pg_mbcliplen(start, startlen, 40))),
+			 errhint("dumper accepts paths of at most %d bytes.",
+					 DUMPER_MAX_PATH_LEN)));
+}
+
+/*
  * Add a path to the transaction's set unless it is there already.  An empty
  * path means "no path" and is ignored, like NULL.  A path containing a NUL
  * byte cannot come from a text value.
@@ -293,13 +309,7 @@ dumper_pathset_add(const char *path, int len)
 	if (len == 0)
 		return;
 	if (len > DUMPER_MAX_PATH_LEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("path is too long to invalidate: %d bytes", len),
-				 errdetail("The path starts with \"%s\".",
-						   pnstrdup(path, pg_mbcliplen(path, len, 40))),
-				 errhint("dumper accepts paths of at most %d bytes.",
-						 DUMPER_MAX_PATH_LEN)));
+		dumper_path_too_long(path, len, len);
 	if (pathset_flushed)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TRANSACTION_STATE),

@@ -20,12 +20,14 @@
  *
  * Errors: compiling reports a malformed template or an unknown column
  * (dumper_register checks every template this way); evaluation only fails
- * on an over-long path (pathset.c).
+ * on an over-long path (pathset.c), found without fetching a TOASTed value
+ * that cannot fit.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/detoast.h"
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
@@ -174,6 +176,21 @@ dumper_template_prepare_output(DumperTemplate **tmpls, int ntmpls, TupleDesc des
 }
 
 /*
+ * Report a path of len bytes that template evaluation only measured: path
+ * holds what precedes value, the text value that made it too long, of
+ * which only the start is fetched for the message.
+ */
+static void
+template_too_long(StringInfo path, Datum value, int64 len)
+{
+	struct varlena *head = pg_detoast_datum_slice((struct varlena *) DatumGetPointer(value),
+												  0, 64);
+
+	appendBinaryStringInfo(path, VARDATA_ANY(head), VARSIZE_ANY_EXHDR(head));
+	dumper_path_too_long(path->data, path->len, len);
+}
+
+/*
  * Add the paths of one row (of row type desc) to the transaction's set.
  * The path is built in a buffer kept across rows (TopMemoryContext), given
  * back when a long path made it grow past 64 kB.  Not re-entrant: nothing
@@ -195,6 +212,8 @@ dumper_template_gather(DumperTemplate **tmpls, int ntmpls, HeapTuple tuple,
 	for (int t = 0; t < ntmpls; t++)
 	{
 		bool		skip = false;
+		int64		measured = -1;	/* >= 0: too long, only measured on */
+		Datum		long_value = (Datum) 0;
 
 		resetStringInfo(path);
 		for (int s = 0; s < tmpls[t]->nsegs && !skip; s++)
@@ -205,7 +224,10 @@ dumper_template_gather(DumperTemplate **tmpls, int ntmpls, HeapTuple tuple,
 
 			if (seg->attnum == 0)
 			{
-				appendBinaryStringInfo(path, seg->literal, seg->len);
+				if (measured >= 0)
+					measured += seg->len;
+				else
+					appendBinaryStringInfo(path, seg->literal, seg->len);
 				continue;
 			}
 			value = heap_getattr(tuple, seg->attnum, desc, &isnull);
@@ -213,15 +235,46 @@ dumper_template_gather(DumperTemplate **tmpls, int ntmpls, HeapTuple tuple,
 				skip = true;	/* a NULL column: no such page */
 			else if (seg->raw)
 			{
-				struct varlena *v = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(value));
+				struct varlena *v = (struct varlena *) DatumGetPointer(value);
 
+				/*
+				 * A TOASTed value is measured before it is fetched: one that
+				 * cannot fit is never brought into memory, however large.
+				 * The rest is still read, since a later NULL column skips
+				 * the path; the error comes at its end.
+				 */
+				if (measured >= 0 || VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
+				{
+					int64		rawlen = toast_raw_datum_size(value) - VARHDRSZ;
+
+					if (measured >= 0)
+						measured += rawlen;
+					else if (path->len + rawlen > DUMPER_MAX_PATH_LEN)
+					{
+						measured = path->len + rawlen;
+						long_value = value;
+					}
+					if (measured >= 0)
+						continue;
+				}
+				v = pg_detoast_datum_packed(v);
 				appendBinaryStringInfo(path, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
 			}
 			else
-				appendStringInfoString(path, OutputFunctionCall(&outfuncs[seg->attnum - 1], value));
+			{
+				char	   *out = OutputFunctionCall(&outfuncs[seg->attnum - 1], value);
+
+				if (measured >= 0)
+					measured += strlen(out);
+				else
+					appendStringInfoString(path, out);
+			}
 		}
-		if (!skip)
-			dumper_pathset_add(path->data, path->len);
+		if (skip)
+			continue;
+		if (measured >= 0)
+			template_too_long(path, long_value, measured);
+		dumper_pathset_add(path->data, path->len);
 	}
 	if (path->maxlen > 64 * 1024)
 	{

@@ -95,6 +95,39 @@ SELECT pg_temp.err($$SELECT dumper_register('icecream', templates => ARRAY['/a',
 -- The registration is unchanged by the failed attempts.
 SELECT templates FROM dumper_registrations WHERE table_name = 'icecream'::regclass;
 
+-- A TOASTed value too long for a path is measured, not fetched: the error
+-- is the one of any over-long path (its length counts every segment, the
+-- int after the value too), and a later NULL column still skips the path
+-- without an error.  The TOAST table's reads, counted for the current
+-- transaction, show what was fetched: fetched whole, the 20,000-byte value
+-- would read each of its 3 pages (3, and 8 for the two row versions of the
+-- second UPDATE); measured, only the page of its first chunk is read, for
+-- the error's detail (1), and nothing when a NULL skips the path (0).
+CREATE TABLE longslug (id int PRIMARY KEY, slug text, tail int);
+ALTER TABLE longslug ALTER COLUMN slug SET STORAGE EXTERNAL;
+INSERT INTO longslug VALUES (1, repeat('x', 20000), 7), (2, repeat('y', 20000), NULL);
+SELECT dumper_register('longslug', templates => ARRAY['/long/{slug}/{tail}']);
+-- Counts kept for the current transaction start from zero once flushed.
+SELECT pg_stat_force_next_flush();
+BEGIN;
+SELECT pg_temp.err($$UPDATE longslug SET tail = 8 WHERE id = 1$$);
+SELECT pg_stat_get_xact_blocks_fetched(reltoastrelid) AS toast_blocks_fetched
+  FROM pg_class WHERE oid = 'longslug'::regclass;
+ROLLBACK;
+SELECT pg_stat_force_next_flush();
+BEGIN;
+UPDATE longslug SET tail = NULL WHERE id = 2;
+SELECT count(*) AS paths FROM dumper_transaction_paths();
+SELECT pg_stat_get_xact_blocks_fetched(reltoastrelid) AS toast_blocks_fetched
+  FROM pg_class WHERE oid = 'longslug'::regclass;
+ROLLBACK;
+-- A short value in the same column is fetched and used as ever.
+BEGIN;
+INSERT INTO longslug VALUES (3, 'short', 1);
+SELECT * FROM dumper_transaction_paths();
+ROLLBACK;
+DROP TABLE longslug;
+
 -- Clean up; the order of cascade notices is no contract.
 SET client_min_messages = warning;
 DROP TABLE icecream, size, parted CASCADE;
