@@ -11,7 +11,7 @@
  * need no mark, so a transaction without savepoints pays nothing for this.
  *
  * Memory: everything lives in a context under TopTransactionContext, so it
- * vanishes with the transaction whatever happens; the static pointers are
+ * vanishes with the transaction whatever happens; the static struct is
  * cleared at every transaction end.  Path bytes are carved from large
  * blocks (no per-path chunk header).  The set is bounded by dumper.work_mem:
  * past it, the paths the current (sub)transaction added are spilled, that
@@ -72,25 +72,31 @@ typedef struct PathMark
 {
 	SubTransactionId subid;
 	int			start;
-	Size		bytes;			/* pathset_bytes when it began */
+	Size		bytes;			/* pathset.bytes when it began */
 } PathMark;
 
 #define PATHSET_BLOCK_SIZE	(64 * 1024)
 /* What a path costs besides its bytes: hash entry and array slot, about. */
 #define PATHSET_PER_PATH	40
 
-static MemoryContext pathset_cxt = NULL;
-static pathhash_hash *pathset_hash = NULL;
-static const char **pathset_paths = NULL;	/* insertion order */
-static int	pathset_npaths = 0;
-static int	pathset_maxpaths = 0;
-static Size pathset_bytes = 0;	/* bytes of the paths in the set, NULs included */
-static Size pathset_garbage = 0;	/* bytes of removed paths, still in blocks */
-static PathMark *pathset_marks = NULL;
-static int	pathset_nmarks = 0;
-static int	pathset_maxmarks = 0;
-static char *pathset_block = NULL;	/* free space for path bytes */
-static Size pathset_block_left = 0;
+/* The set; all zero when the transaction has gathered nothing. */
+typedef struct PathSet
+{
+	MemoryContext cxt;			/* under TopTransactionContext */
+	pathhash_hash *hash;
+	const char **paths;			/* insertion order */
+	int			npaths;
+	int			maxpaths;
+	Size		bytes;			/* bytes of the paths in the set, NULs included */
+	Size		garbage;		/* bytes of removed paths, still in blocks */
+	PathMark   *marks;
+	int			nmarks;
+	int			maxmarks;
+	char	   *block;			/* free space for path bytes */
+	Size		block_left;
+} PathSet;
+
+static PathSet pathset;
 static bool pathset_flushed = false;	/* queued at pre-commit/pre-prepare */
 static bool pathset_spilled = false;	/* some paths were spilled */
 static bool pathset_wake = false;	/* wake the worker at commit */
@@ -101,16 +107,7 @@ static bool pathset_wake = false;	/* wake the worker at commit */
 static void
 pathset_reset(void)
 {
-	pathset_cxt = NULL;
-	pathset_hash = NULL;
-	pathset_paths = NULL;
-	pathset_npaths = pathset_maxpaths = 0;
-	pathset_bytes = 0;
-	pathset_garbage = 0;
-	pathset_marks = NULL;
-	pathset_nmarks = pathset_maxmarks = 0;
-	pathset_block = NULL;
-	pathset_block_left = 0;
+	memset(&pathset, 0, sizeof(pathset));
 	pathset_flushed = false;
 	pathset_spilled = false;
 }
@@ -123,20 +120,20 @@ pathset_copy(const char *path, int len)
 {
 	char	   *copy;
 
-	if (pathset_block_left < (Size) len + 1)
+	if (pathset.block_left < (Size) len + 1)
 	{
 		/* Small blocks when dumper.work_mem is small, so that it can hold many. */
 		Size		size = Max(Min(PATHSET_BLOCK_SIZE, (Size) dumper_work_mem * 1024 / 8),
 							   (Size) len + 1);
 
-		pathset_block = MemoryContextAlloc(pathset_cxt, size);
-		pathset_block_left = size;
+		pathset.block = MemoryContextAlloc(pathset.cxt, size);
+		pathset.block_left = size;
 	}
-	copy = pathset_block;
+	copy = pathset.block;
 	memcpy(copy, path, len);
 	copy[len] = '\0';
-	pathset_block += len + 1;
-	pathset_block_left -= len + 1;
+	pathset.block += len + 1;
+	pathset.block_left -= len + 1;
 	return copy;
 }
 
@@ -147,18 +144,18 @@ pathset_copy(const char *path, int len)
 static void
 pathset_create(int npaths)
 {
-	pathset_cxt = AllocSetContextCreate(TopTransactionContext,
+	pathset.cxt = AllocSetContextCreate(TopTransactionContext,
 										"dumper paths",
 										ALLOCSET_DEFAULT_SIZES);
-	pathset_hash = pathhash_create(pathset_cxt, Max(64, npaths), NULL);
-	pathset_maxpaths = Max(64, npaths);
-	pathset_paths = MemoryContextAllocHuge(pathset_cxt,
-										   pathset_maxpaths * sizeof(char *));
-	pathset_npaths = 0;
-	pathset_bytes = 0;
-	pathset_garbage = 0;
-	pathset_block = NULL;
-	pathset_block_left = 0;
+	pathset.hash = pathhash_create(pathset.cxt, Max(64, npaths), NULL);
+	pathset.maxpaths = Max(64, npaths);
+	pathset.paths = MemoryContextAllocHuge(pathset.cxt,
+										   pathset.maxpaths * sizeof(char *));
+	pathset.npaths = 0;
+	pathset.bytes = 0;
+	pathset.garbage = 0;
+	pathset.block = NULL;
+	pathset.block_left = 0;
 }
 
 /*
@@ -170,16 +167,16 @@ pathset_append(const char *path, int len, uint32 hash)
 	bool		found;
 
 	path = pathset_copy(path, len);
-	(void) pathhash_insert_hash(pathset_hash, path, hash, &found);
+	(void) pathhash_insert_hash(pathset.hash, path, hash, &found);
 	Assert(!found);
-	if (pathset_npaths >= pathset_maxpaths)
+	if (pathset.npaths >= pathset.maxpaths)
 	{
-		pathset_maxpaths *= 2;
-		pathset_paths = repalloc_huge(pathset_paths,
-									  pathset_maxpaths * sizeof(char *));
+		pathset.maxpaths *= 2;
+		pathset.paths = repalloc_huge(pathset.paths,
+									  pathset.maxpaths * sizeof(char *));
 	}
-	pathset_paths[pathset_npaths++] = path;
-	pathset_bytes += len + 1;
+	pathset.paths[pathset.npaths++] = path;
+	pathset.bytes += len + 1;
 }
 
 /*
@@ -191,52 +188,34 @@ pathset_append(const char *path, int len, uint32 hash)
 static void
 pathset_rebuild(int keep)
 {
-	MemoryContext old_cxt = pathset_cxt;
-	pathhash_hash *old_hash = pathset_hash;
-	const char **old_paths = pathset_paths;
-	int			old_npaths = pathset_npaths;
-	int			old_maxpaths = pathset_maxpaths;
-	Size		old_bytes = pathset_bytes;
-	Size		old_garbage = pathset_garbage;
-	char	   *old_block = pathset_block;
-	Size		old_block_left = pathset_block_left;
-	PathMark   *old_marks = pathset_marks;
+	PathSet		old = pathset;
 
 	PG_TRY();
 	{
 		pathset_create(keep * 2);
 		for (int i = 0; i < keep; i++)
 		{
-			int			len = strlen(old_paths[i]);
+			int			len = strlen(old.paths[i]);
 
-			pathset_append(old_paths[i], len,
-						   hash_bytes((const unsigned char *) old_paths[i], len));
+			pathset_append(old.paths[i], len,
+						   hash_bytes((const unsigned char *) old.paths[i], len));
 		}
-		if (old_marks != NULL)
+		if (old.marks != NULL)
 		{
-			pathset_marks = MemoryContextAlloc(pathset_cxt,
-											   pathset_maxmarks * sizeof(PathMark));
-			memcpy(pathset_marks, old_marks, pathset_nmarks * sizeof(PathMark));
+			pathset.marks = MemoryContextAlloc(pathset.cxt,
+											   pathset.maxmarks * sizeof(PathMark));
+			memcpy(pathset.marks, old.marks, pathset.nmarks * sizeof(PathMark));
 		}
 	}
 	PG_CATCH();
 	{
-		if (pathset_cxt != old_cxt)
-			MemoryContextDelete(pathset_cxt);
-		pathset_cxt = old_cxt;
-		pathset_hash = old_hash;
-		pathset_paths = old_paths;
-		pathset_npaths = old_npaths;
-		pathset_maxpaths = old_maxpaths;
-		pathset_bytes = old_bytes;
-		pathset_garbage = old_garbage;
-		pathset_block = old_block;
-		pathset_block_left = old_block_left;
-		pathset_marks = old_marks;
+		if (pathset.cxt != old.cxt)
+			MemoryContextDelete(pathset.cxt);
+		pathset = old;
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	MemoryContextDelete(old_cxt);
+	MemoryContextDelete(old.cxt);
 }
 
 /*
@@ -260,22 +239,22 @@ pathset_shrink(void)
 	Size		start_bytes = 0;
 	Size		own;
 
-	if (pathset_nmarks > 0)
+	if (pathset.nmarks > 0)
 	{
-		if (pathset_marks[pathset_nmarks - 1].subid != GetCurrentSubTransactionId())
+		if (pathset.marks[pathset.nmarks - 1].subid != GetCurrentSubTransactionId())
 			return;
-		start = pathset_marks[pathset_nmarks - 1].start;
-		start_bytes = pathset_marks[pathset_nmarks - 1].bytes;
+		start = pathset.marks[pathset.nmarks - 1].start;
+		start_bytes = pathset.marks[pathset.nmarks - 1].bytes;
 	}
-	own = (pathset_bytes - start_bytes) + (Size) (pathset_npaths - start) * PATHSET_PER_PATH;
-	if (own >= limit / 2 || pathset_npaths - start >= pathset_npaths / 2)
+	own = (pathset.bytes - start_bytes) + (Size) (pathset.npaths - start) * PATHSET_PER_PATH;
+	if (own >= limit / 2 || pathset.npaths - start >= pathset.npaths / 2)
 	{
-		dumper_queue_write(pathset_paths + start, pathset_npaths - start);
+		dumper_queue_write(pathset.paths + start, pathset.npaths - start);
 		pathset_spilled = true;
 		pathset_rebuild(start);
 	}
-	else if (pathset_garbage >= limit / 2)
-		pathset_rebuild(pathset_npaths);
+	else if (pathset.garbage >= limit / 2)
+		pathset_rebuild(pathset.npaths);
 }
 
 /*
@@ -315,7 +294,7 @@ dumper_pathset_add(const char *path, int len)
 				(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
 				 errmsg("cannot add paths after the transaction's invalidations were queued")));
 
-	if (pathset_cxt == NULL)
+	if (pathset.cxt == NULL)
 		pathset_create(64);
 
 	/* Look up with a NUL-terminated copy only when the path is new. */
@@ -326,7 +305,7 @@ dumper_pathset_add(const char *path, int len)
 		memcpy(key, path, len);
 		key[len] = '\0';
 		hash = hash_bytes((const unsigned char *) key, len);
-		entry = pathhash_lookup_hash(pathset_hash, key, hash);
+		entry = pathhash_lookup_hash(pathset.hash, key, hash);
 		if (entry != NULL)
 		{
 			if (key != stackbuf)
@@ -340,27 +319,27 @@ dumper_pathset_add(const char *path, int len)
 	/* Remember where a subtransaction's additions begin. */
 	subid = GetCurrentSubTransactionId();
 	if (subid != TopSubTransactionId &&
-		(pathset_nmarks == 0 ||
-		 pathset_marks[pathset_nmarks - 1].subid != subid))
+		(pathset.nmarks == 0 ||
+		 pathset.marks[pathset.nmarks - 1].subid != subid))
 	{
-		if (pathset_nmarks >= pathset_maxmarks)
+		if (pathset.nmarks >= pathset.maxmarks)
 		{
-			pathset_maxmarks = Max(8, pathset_maxmarks * 2);
-			if (pathset_marks == NULL)
-				pathset_marks = MemoryContextAlloc(pathset_cxt,
-												   pathset_maxmarks * sizeof(PathMark));
+			pathset.maxmarks = Max(8, pathset.maxmarks * 2);
+			if (pathset.marks == NULL)
+				pathset.marks = MemoryContextAlloc(pathset.cxt,
+												   pathset.maxmarks * sizeof(PathMark));
 			else
-				pathset_marks = repalloc(pathset_marks,
-										 pathset_maxmarks * sizeof(PathMark));
+				pathset.marks = repalloc(pathset.marks,
+										 pathset.maxmarks * sizeof(PathMark));
 		}
-		pathset_marks[pathset_nmarks].subid = subid;
-		pathset_marks[pathset_nmarks].start = pathset_npaths;
-		pathset_marks[pathset_nmarks].bytes = pathset_bytes;
-		pathset_nmarks++;
+		pathset.marks[pathset.nmarks].subid = subid;
+		pathset.marks[pathset.nmarks].start = pathset.npaths;
+		pathset.marks[pathset.nmarks].bytes = pathset.bytes;
+		pathset.nmarks++;
 	}
 
 	pathset_append(path, len, hash);
-	if (MemoryContextMemAllocated(pathset_cxt, false) > (Size) dumper_work_mem * 1024)
+	if (MemoryContextMemAllocated(pathset.cxt, false) > (Size) dumper_work_mem * 1024)
 		pathset_shrink();
 }
 
@@ -391,15 +370,15 @@ dumper_pathset_add_array(ArrayType *paths)
 int
 dumper_pathset_count(void)
 {
-	return pathset_npaths;
+	return pathset.npaths;
 }
 
 /* The i-th path gathered, in insertion order. */
 const char *
 dumper_pathset_get(int i)
 {
-	Assert(i >= 0 && i < pathset_npaths);
-	return pathset_paths[i];
+	Assert(i >= 0 && i < pathset.npaths);
+	return pathset.paths[i];
 }
 
 /*
@@ -411,19 +390,19 @@ pathset_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 						 SubTransactionId parentSubid,
 						 void *arg pg_attribute_unused())
 {
-	if (pathset_nmarks == 0)
+	if (pathset.nmarks == 0)
 		return;
 
 	if (event == SUBXACT_EVENT_COMMIT_SUB)
 	{
-		PathMark   *top = &pathset_marks[pathset_nmarks - 1];
+		PathMark   *top = &pathset.marks[pathset.nmarks - 1];
 
 		if (top->subid != mySubid)
 			return;
 		if (parentSubid == TopSubTransactionId ||
-			(pathset_nmarks >= 2 &&
-			 pathset_marks[pathset_nmarks - 2].subid == parentSubid))
-			pathset_nmarks--;	/* merged into the parent's range */
+			(pathset.nmarks >= 2 &&
+			 pathset.marks[pathset.nmarks - 2].subid == parentSubid))
+			pathset.nmarks--;	/* merged into the parent's range */
 		else
 			top->subid = parentSubid;
 	}
@@ -432,21 +411,21 @@ pathset_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		int			start = -1;
 		Size		bytes = 0;
 
-		while (pathset_nmarks > 0 &&
-			   pathset_marks[pathset_nmarks - 1].subid >= mySubid)
+		while (pathset.nmarks > 0 &&
+			   pathset.marks[pathset.nmarks - 1].subid >= mySubid)
 		{
-			pathset_nmarks--;
-			start = pathset_marks[pathset_nmarks].start;
-			bytes = pathset_marks[pathset_nmarks].bytes;
+			pathset.nmarks--;
+			start = pathset.marks[pathset.nmarks].start;
+			bytes = pathset.marks[pathset.nmarks].bytes;
 		}
 		if (start < 0)
 			return;
-		for (int i = start; i < pathset_npaths; i++)
-			pathhash_delete(pathset_hash, pathset_paths[i]);
-		pathset_npaths = start;
+		for (int i = start; i < pathset.npaths; i++)
+			pathhash_delete(pathset.hash, pathset.paths[i]);
+		pathset.npaths = start;
 		/* Their bytes stay in the blocks until a rebuild. */
-		pathset_garbage += pathset_bytes - bytes;
-		pathset_bytes = bytes;
+		pathset.garbage += pathset.bytes - bytes;
+		pathset.bytes = bytes;
 	}
 }
 
@@ -461,11 +440,11 @@ pathset_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 	{
 		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
-			if (pathset_npaths > 0)
-				dumper_queue_write(pathset_paths, pathset_npaths);
+			if (pathset.npaths > 0)
+				dumper_queue_write(pathset.paths, pathset.npaths);
 			/* Later additions (another pre-commit callback) are refused. */
 			pathset_flushed = true;
-			if (pathset_npaths > 0 || pathset_spilled)
+			if (pathset.npaths > 0 || pathset_spilled)
 				pathset_wake = (event == XACT_EVENT_PRE_COMMIT);
 			break;
 		case XACT_EVENT_COMMIT:
@@ -530,9 +509,9 @@ dumper_transaction_paths(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	for (int i = 0; i < pathset_npaths; i++)
+	for (int i = 0; i < pathset.npaths; i++)
 	{
-		Datum		value = CStringGetTextDatum(pathset_paths[i]);
+		Datum		value = CStringGetTextDatum(pathset.paths[i]);
 		bool		isnull = false;
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
