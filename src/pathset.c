@@ -5,7 +5,10 @@
  *	  the queue at pre-commit.
  *
  * Each distinct path is kept once, in insertion order, however many rows
- * produced it.  Paths added inside a subtransaction are remembered by a
+ * produced it.  Up to PATHSET_SMALL paths (a single-row write's) are
+ * compared in order; the hash table that finds duplicates among more is
+ * built when the next one comes, and then holds every path of the set.
+ * Paths added inside a subtransaction are remembered by a
  * stack of marks (subtransaction id, first index) so that a rolled-back
  * subtransaction removes exactly the paths it added; top-level additions
  * need no mark, so a transaction without savepoints pays nothing for this.
@@ -78,12 +81,14 @@ typedef struct PathMark
 #define PATHSET_BLOCK_SIZE	(64 * 1024)
 /* What a path costs besides its bytes: hash entry and array slot, about. */
 #define PATHSET_PER_PATH	40
+/* Up to this many paths the set is searched in order, without a hash table. */
+#define PATHSET_SMALL		8
 
 /* The set; all zero when the transaction has gathered nothing. */
 typedef struct PathSet
 {
 	MemoryContext cxt;			/* under TopTransactionContext */
-	pathhash_hash *hash;
+	pathhash_hash *hash;		/* NULL while npaths <= PATHSET_SMALL */
 	const char **paths;			/* insertion order */
 	int			npaths;
 	int			maxpaths;
@@ -138,8 +143,26 @@ pathset_copy(const char *path, int len)
 }
 
 /*
- * Create the set's memory context, hash table and insertion-order array,
- * sized for about npaths paths.
+ * Create the set's hash table, sized for about npaths paths, and enter the
+ * paths it holds.
+ */
+static void
+pathset_create_hash(int npaths)
+{
+	pathset.hash = pathhash_create(pathset.cxt, Max(64, npaths), NULL);
+	for (int i = 0; i < pathset.npaths; i++)
+	{
+		bool		found;
+
+		(void) pathhash_insert(pathset.hash, pathset.paths[i], &found);
+		Assert(!found);
+	}
+}
+
+/*
+ * Create the set's memory context and insertion-order array, sized for
+ * about npaths paths, and its hash table if that is more than a few: a
+ * transaction that gathers a handful of paths (one row's) never needs one.
  */
 static void
 pathset_create(int npaths)
@@ -147,7 +170,7 @@ pathset_create(int npaths)
 	pathset.cxt = AllocSetContextCreate(TopTransactionContext,
 										"dumper paths",
 										ALLOCSET_DEFAULT_SIZES);
-	pathset.hash = pathhash_create(pathset.cxt, Max(64, npaths), NULL);
+	pathset.hash = NULL;
 	pathset.maxpaths = Max(64, npaths);
 	pathset.paths = MemoryContextAllocHuge(pathset.cxt,
 										   pathset.maxpaths * sizeof(char *));
@@ -156,10 +179,13 @@ pathset_create(int npaths)
 	pathset.garbage = 0;
 	pathset.block = NULL;
 	pathset.block_left = 0;
+	if (npaths > PATHSET_SMALL)
+		pathset_create_hash(npaths);
 }
 
 /*
- * Append a path known not to be in the set (len bytes, hash its hash).
+ * Append a path known not to be in the set (len bytes, hash its hash when
+ * the set has a hash table).
  */
 static void
 pathset_append(const char *path, int len, uint32 hash)
@@ -167,8 +193,9 @@ pathset_append(const char *path, int len, uint32 hash)
 	bool		found;
 
 	path = pathset_copy(path, len);
-	(void) pathhash_insert_hash(pathset.hash, path, hash, &found);
-	Assert(!found);
+	if (pathset.hash != NULL)
+		(void) pathhash_insert_hash(pathset.hash, path, hash, &found);
+	Assert(pathset.hash == NULL || !found);
 	if (pathset.npaths >= pathset.maxpaths)
 	{
 		pathset.maxpaths *= 2;
@@ -295,10 +322,22 @@ dumper_pathset_add(const char *path, int len)
 				 errmsg("cannot add paths after the transaction's invalidations were queued")));
 
 	if (pathset.cxt == NULL)
-		pathset_create(64);
+		pathset_create(PATHSET_SMALL);
 
-	/* Look up with a NUL-terminated copy only when the path is new. */
+	if (pathset.hash == NULL && pathset.npaths >= PATHSET_SMALL)
+		pathset_create_hash(pathset.npaths * 2);
+	if (pathset.hash == NULL)
 	{
+		/* A few paths: compare in order (stored paths have no NUL inside). */
+		hash = 0;
+		for (int i = 0; i < pathset.npaths; i++)
+			if (strncmp(pathset.paths[i], path, len) == 0 &&
+				pathset.paths[i][len] == '\0')
+				return;
+	}
+	else
+	{
+		/* Look up with a NUL-terminated copy. */
 		char		stackbuf[256];
 		char	   *key = (len < (int) sizeof(stackbuf)) ? stackbuf : palloc(len + 1);
 
@@ -420,8 +459,9 @@ pathset_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		}
 		if (start < 0)
 			return;
-		for (int i = start; i < pathset.npaths; i++)
-			pathhash_delete(pathset.hash, pathset.paths[i]);
+		if (pathset.hash != NULL)
+			for (int i = start; i < pathset.npaths; i++)
+				pathhash_delete(pathset.hash, pathset.paths[i]);
 		pathset.npaths = start;
 		/* Their bytes stay in the blocks until a rebuild. */
 		pathset.garbage += pathset.bytes - bytes;

@@ -86,6 +86,20 @@ SELECT * FROM dumper_transaction_paths();
 ROLLBACK;
 SELECT count(*) FROM dumper_pending;
 
+-- De-duplication compares whole paths, a path and its prefixes apart: in
+-- a set of up to eight paths, searched in order, and in a larger one,
+-- hashed from the ninth on; a savepoint rolled back across that switch.
+BEGIN;
+SELECT dumper_invalidate('/ab', '/a', '/ab', '/a', '/abc');
+SELECT string_agg(p, ' ') FROM dumper_transaction_paths() p;
+SAVEPOINT big;
+SELECT dumper_invalidate('/c', '/d', '/e', '/f', '/g', '/h', '/abc', '/i', '/j', '/c', '/a');
+SELECT string_agg(p, ' ') FROM dumper_transaction_paths() p;
+ROLLBACK TO big;
+SELECT dumper_invalidate('/j', '/ab', '/j');
+SELECT string_agg(p, ' ') FROM dumper_transaction_paths() p;
+ROLLBACK;
+
 -- dumper.enabled = off skips gathering from writes, not manual paths.
 SET dumper.enabled = off;
 BEGIN;
