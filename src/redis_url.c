@@ -240,20 +240,6 @@ url_parse_port(const char *s, const char *e, DumperRedisUrl *out)
 }
 
 /*
- * Decode the zone index of a bracketed IPv6 address in place: RFC 6874
- * writes "fe80::1%eth0" in a URL as "fe80::1%25eth0", the form a URL
- * parser or a copy from a browser gives; the bare '%' is kept as well.
- */
-static void
-url_decode_zone(char *host)
-{
-	char	   *pct = strchr(host, '%');
-
-	if (pct != NULL && pct[1] == '2' && pct[2] == '5')
-		memmove(pct + 1, pct + 3, strlen(pct + 3) + 1);
-}
-
-/*
  * Parse "host[:port]" or "[ipv6][:port]", the part [s, e) of a redis:// URL
  * between the user information and the path.  Host names are restricted to
  * letters, digits, '-', '.' and '_', which also keeps control characters
@@ -265,7 +251,9 @@ url_parse_host_port(const char *s, const char *e, DumperRedisUrl *out)
 	const char *host;
 	const char *host_end;
 	const char *port = NULL;	/* start of the port, after ':' */
+	const char *zone;			/* '%' of an IPv6 zone index, or NULL */
 	const char *p;
+	size_t		skip = 0;		/* 2 when the zone's '%' is written "%25" */
 	size_t		len;
 
 	if (s == e)
@@ -326,13 +314,28 @@ url_parse_host_port(const char *s, const char *e, DumperRedisUrl *out)
 			port = colon + 1;
 	}
 
-	len = (size_t) (host_end - host);
+	/*
+	 * RFC 6874 writes the '%' before an IPv6 zone index as "%25"
+	 * ("[fe80::1%25eth0]", what a URL library or a browser gives): stored as
+	 * a bare '%', which is also accepted as is.  The rest of the zone is
+	 * kept verbatim, and the limit applies to what is stored.
+	 */
+	zone = (*s == '[') ? url_find(host, host_end, '%') : NULL;
+	if (zone != NULL && host_end - zone >= 3 && zone[1] == '2' && zone[2] == '5')
+		skip = 2;
+	len = (size_t) (host_end - host) - skip;
 	if (len > DUMPER_REDIS_HOST_MAX)
 		return "The host name is longer than " URL_STR(DUMPER_REDIS_HOST_MAX) " bytes.";
-	memcpy(out->host, host, len);
+	if (skip == 0)
+		memcpy(out->host, host, len);
+	else
+	{
+		size_t		head = (size_t) (zone + 1 - host);
+
+		memcpy(out->host, host, head);
+		memcpy(out->host + head, zone + 3, len - head);
+	}
 	out->host[len] = '\0';
-	if (*s == '[')
-		url_decode_zone(out->host);
 
 	if (port != NULL)
 		return url_parse_port(port, e, out);

@@ -29,7 +29,7 @@
 #include "redis_url.h"
 
 /* Room for any URL write_url can produce. */
-#define URL_BUF_SIZE (32 + 6 * DUMPER_REDIS_CRED_MAX + DUMPER_REDIS_HOST_MAX)
+#define URL_BUF_SIZE (48 + 6 * DUMPER_REDIS_CRED_MAX + DUMPER_REDIS_HOST_MAX)
 #define DESC_BUF_SIZE (DUMPER_REDIS_HOST_MAX + 32)
 
 /* Stop the fuzzer with a message: a broken invariant. */
@@ -95,7 +95,16 @@ write_url(const DumperRedisUrl *u, char *dst)
 		dst[n++] = '@';
 	}
 	if (strchr(u->host, ':') != NULL)
-		n += (size_t) sprintf(dst + n, "[%s]", u->host);
+	{
+		/* the zone index's '%' as RFC 6874 writes it, "%25" */
+		const char *zone = strchr(u->host, '%');
+
+		if (zone == NULL)
+			n += (size_t) sprintf(dst + n, "[%s]", u->host);
+		else
+			n += (size_t) sprintf(dst + n, "[%.*s%%25%s]",
+								  (int) (zone - u->host), u->host, zone + 1);
+	}
 	else
 		n += (size_t) sprintf(dst + n, "%s", u->host);
 	sprintf(dst + n, ":%d/%d", u->port, u->db);
