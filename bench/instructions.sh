@@ -38,12 +38,10 @@ bench__instr_cluster() {
 		"dumper.redis_url = 'redis://127.0.0.1:$BENCH_REDIS_PORT/0'" \
 		"shared_buffers = '128MB'" \
 		"fsync = off" "synchronous_commit = off" "full_page_writes = off"
-	"$DT_PG_BIN/psql" -X -q -h "$DT_TMP" -p "$instr_port" -U postgres -d postgres \
-		-c 'CREATE DATABASE bench'
+	bench_psql -p "$instr_port" -d postgres -c 'CREATE DATABASE bench'
 	# The 1,000,000-row table of the bulk phase is not needed here.
 	sed 's/generate_series(1, 1000000)/generate_series(1, 10)/' "$BENCH_DIR/setup.sql" |
-		"$DT_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$DT_TMP" -p "$instr_port" -U postgres \
-			-d bench >/dev/null
+		bench_psql -p "$instr_port" -d bench >/dev/null
 	dt_pg_stop "$dir/pristine"
 }
 
