@@ -88,7 +88,7 @@ typedef struct PathMark
 typedef struct PathSet
 {
 	MemoryContext cxt;			/* under TopTransactionContext */
-	pathhash_hash *hash;		/* NULL while npaths <= PATHSET_SMALL */
+	pathhash_hash *hash;		/* NULL until npaths first exceeded PATHSET_SMALL */
 	const char **paths;			/* insertion order */
 	int			npaths;
 	int			maxpaths;
@@ -224,7 +224,7 @@ pathset_rebuild(int keep)
 		{
 			int			len = strlen(old.paths[i]);
 
-			pathset_append(old.paths[i], len,
+			pathset_append(old.paths[i], len, pathset.hash == NULL ? 0 :
 						   hash_bytes((const unsigned char *) old.paths[i], len));
 		}
 		if (old.marks != NULL)
