@@ -59,7 +59,7 @@ dumper_redis_url_check(char **newval, void **extra pg_attribute_unused(),
 		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
 		GUC_check_errmsg("invalid value for parameter \"dumper.redis_url\"");
 		GUC_check_errdetail("%s", problem);
-		GUC_check_errhint("Use redis://[user:password@]host[:port][/db] or unix:///path/to/redis.sock[?db=N].");
+		GUC_check_errhint("Use redis://[user:password@]host[:port][/db] or unix://[user:password@]/path/to/redis.sock[?db=N].");
 		return false;
 	}
 	return true;
@@ -73,7 +73,7 @@ _PG_init(void)
 {
 	DefineCustomStringVariable("dumper.redis_url",
 							   "URL of the Redis server that receives invalidations.",
-							   "redis://[user:password@]host[:port][/db] or unix:///path/to/redis.sock[?db=N]. "
+							   "redis://[user:password@]host[:port][/db] or unix://[user:password@]/path/to/redis.sock[?db=N]. "
 							   "May hold a password, so only superusers can see it.",
 							   &dumper_redis_url,
 							   "redis://127.0.0.1:6379/0",

@@ -6,13 +6,14 @@
  * Two forms are accepted (the scheme is case-insensitive):
  *
  *	  redis://[[user][:password]@]host[:port][/db]
- *	  unix:///absolute/path/to/redis.sock[?db=N]
+ *	  unix://[[user][:password]@]/absolute/path/to/redis.sock[?db=N][&password=P]
  *
  * host is a DNS name, an IPv4 address, or an IPv6 address in brackets
  * ("[::1]", stored without the brackets; a zone index may be written
  * "%25eth0", as RFC 6874 has it, or "%eth0").  port is 1..65535 (6379 when
  * omitted); db is 0..2147483647 (0 when omitted or when the URL ends in a
- * bare "/").  user and password are percent-decoded.
+ * bare "/").  user and password are percent-decoded; a unix:// URL may
+ * give the password as the query parameter password instead.
  *
  * AUTH is sent only when the decoded password is non-empty: Redis has no
  * AUTH without a password, so "redis://user@host" connects without AUTH
@@ -343,6 +344,27 @@ url_parse_host_port(const char *s, const char *e, DumperRedisUrl *out)
 }
 
 /*
+ * Split the user information [s, at) of a URL at its first ':' and
+ * percent-decode the user name and the password into out.  An empty
+ * password is no password.
+ */
+static const char *
+url_parse_userinfo(const char *s, const char *at, DumperRedisUrl *out)
+{
+	const char *colon = url_find(s, at, ':');
+	const char *err;
+
+	err = url_decode_credential(s, colon != NULL ? colon : at, out->user);
+	if (err != NULL || colon == NULL)
+		return err;
+	err = url_decode_credential(colon + 1, at, out->password);
+	if (err != NULL)
+		return err;
+	out->has_password = out->password[0] != '\0';
+	return NULL;
+}
+
+/*
  * Parse what follows "redis://": [user information '@'] host [':' port]
  * ['/' [db]].  The authority ends at the first '/' or '?', so those two
  * characters must be percent-encoded in a user name or password; an '@'
@@ -364,18 +386,9 @@ url_parse_tcp(const char *s, const char *e, DumperRedisUrl *out)
 	at = url_find_last(s, auth_end, '@');
 	if (at != NULL)
 	{
-		const char *colon = url_find(s, at, ':');
-
-		err = url_decode_credential(s, colon != NULL ? colon : at, out->user);
+		err = url_parse_userinfo(s, at, out);
 		if (err != NULL)
 			return err;
-		if (colon != NULL)
-		{
-			err = url_decode_credential(colon + 1, at, out->password);
-			if (err != NULL)
-				return err;
-			out->has_password = out->password[0] != '\0';
-		}
 		hostport = at + 1;
 	}
 
@@ -414,9 +427,14 @@ url_parse_tcp(const char *s, const char *e, DumperRedisUrl *out)
 }
 
 /*
- * Parse what follows "unix://": an absolute socket path, then optionally
- * "?db=N".  The path is taken literally (no percent-decoding); it may not
- * contain '?' or control characters.  No other query parameter exists.
+ * Parse what follows "unix://": optional user information ending in '@',
+ * an absolute socket path, then optionally a query of '&'-separated "db=N"
+ * and "password=P" (redis-py's two spellings of a password on a socket:
+ * "unix://:P@/path" and "unix:///path?password=P").  The path is taken
+ * literally (no percent-decoding); it may not contain '?' or control
+ * characters, and user information is recognised only before the first '/'
+ * after "unix://", so a path may contain '@'.  The password is percent-decoded in either
+ * place, and may be given only once.
  */
 static const char *
 url_parse_unix(const char *s, const char *e, DumperRedisUrl *out)
@@ -424,11 +442,26 @@ url_parse_unix(const char *s, const char *e, DumperRedisUrl *out)
 	const char *q;
 	const char *path_end;
 	const char *p;
+	const char *err;
 	size_t		len;
 	int			seen_db = 0;
+	int			seen_password = 0;
 
-	if (s == e || *s != '/')
-		return "The socket path must be absolute, as in unix:///run/redis/redis.sock (three slashes).";
+	if (s < e && *s != '/')
+	{
+		const char *slash = url_find(s, e, '/');
+		const char *at = slash != NULL ? url_find_last(s, slash, '@') : NULL;
+
+		if (at == NULL || at + 1 != slash)
+			return "The socket path must be absolute, as in unix:///run/redis/redis.sock, or unix://:password@/run/redis/redis.sock with a password.";
+		err = url_parse_userinfo(s, at, out);
+		if (err != NULL)
+			return err;
+		seen_password = url_find(s, at, ':') != NULL;
+		s = slash;
+	}
+	if (s == e)
+		return "The socket path must be absolute, as in unix:///run/redis/redis.sock, or unix://:password@/run/redis/redis.sock with a password.";
 	q = url_find(s, e, '?');
 	path_end = q != NULL ? q : e;
 	len = (size_t) (path_end - s);
@@ -446,7 +479,7 @@ url_parse_unix(const char *s, const char *e, DumperRedisUrl *out)
 	if (q == NULL)
 		return NULL;
 
-	/* query: one or more '&'-separated parameters, all of them "db=N" */
+	/* query: one or more '&'-separated parameters, "db=N" or "password=P" */
 	s = q + 1;
 	for (;;)
 	{
@@ -454,22 +487,35 @@ url_parse_unix(const char *s, const char *e, DumperRedisUrl *out)
 		const char *pe = amp != NULL ? amp : e;
 		long		v = 0;
 
-		if (pe - s < 3 || memcmp(s, "db=", 3) != 0)
-			return "Unknown or empty query parameter in the unix:// URL; only db=N is accepted.";
-		if (seen_db)
-			return "The db parameter is given more than once.";
-		seen_db = 1;
-		switch (url_parse_number(s + 3, pe, INT_MAX, &v))
+		if (pe - s >= 9 && memcmp(s, "password=", 9) == 0)
 		{
-			case URL_NUMBER_OK:
-				break;
-			case URL_NUMBER_EMPTY:
-			case URL_NUMBER_NOT_DIGITS:
-				return "The db parameter is not a decimal number.";
-			case URL_NUMBER_TOO_BIG:
-				return "The database number is larger than 2147483647.";
+			if (seen_password)
+				return "The password is given more than once.";
+			seen_password = 1;
+			err = url_decode_credential(s + 9, pe, out->password);
+			if (err != NULL)
+				return err;
+			out->has_password = out->password[0] != '\0';
 		}
-		out->db = (int) v;
+		else if (pe - s >= 3 && memcmp(s, "db=", 3) == 0)
+		{
+			if (seen_db)
+				return "The db parameter is given more than once.";
+			seen_db = 1;
+			switch (url_parse_number(s + 3, pe, INT_MAX, &v))
+			{
+				case URL_NUMBER_OK:
+					break;
+				case URL_NUMBER_EMPTY:
+				case URL_NUMBER_NOT_DIGITS:
+					return "The db parameter is not a decimal number.";
+				case URL_NUMBER_TOO_BIG:
+					return "The database number is larger than 2147483647.";
+			}
+			out->db = (int) v;
+		}
+		else
+			return "Unknown or empty query parameter in the unix:// URL; only db=N and password=P are accepted.";
 		if (amp == NULL)
 			break;
 		s = amp + 1;

@@ -13,7 +13,9 @@
  *	  exactly when the password is non-empty, and a host made only of the
  *	  characters its form allows;
  *	- the parsed URL, written back as a URL (credentials percent-encoded,
- *	  port and db always given), parses again to the identical struct;
+ *	  port and db always given; a unix:// URL's password once in the user
+ *	  information and once as the query's password), parses again to the
+ *	  identical struct;
  *	- describe() writes a NUL-terminated prefix of its full output into
  *	  buffers of small sizes and of sizes around that output's length, and
  *	  never a byte past the size it was given; and it stays within bounds
@@ -70,30 +72,51 @@ put_encoded(char *dst, size_t *n, const char *s)
 }
 
 /*
- * Write u back as a URL into dst (URL_BUF_SIZE bytes): the canonical form,
- * with port and db always spelled out.
+ * Append u's user information to dst at *n: "user:password@", "user@" or
+ * ":password@", percent-encoded; nothing when there is neither.  With
+ * query_password, the password is left out (it goes into the query).
  */
 static void
-write_url(const DumperRedisUrl *u, char *dst)
+put_userinfo(const DumperRedisUrl *u, char *dst, size_t *n, int query_password)
+{
+	int			password = u->has_password && !query_password;
+
+	if (u->user[0] == '\0' && !password)
+		return;
+	put_encoded(dst, n, u->user);
+	if (password)
+	{
+		dst[(*n)++] = ':';
+		put_encoded(dst, n, u->password);
+	}
+	dst[(*n)++] = '@';
+}
+
+/*
+ * Write u back as a URL into dst (URL_BUF_SIZE bytes): the canonical form,
+ * with port and db always spelled out.  A unix:// URL's password goes into
+ * the user information, or with query_password into "&password=".
+ */
+static void
+write_url(const DumperRedisUrl *u, char *dst, int query_password)
 {
 	size_t		n = 0;
 
 	if (u->unix_socket)
 	{
-		snprintf(dst, URL_BUF_SIZE, "unix://%s?db=%d", u->host, u->db);
+		n += (size_t) sprintf(dst, "unix://");
+		put_userinfo(u, dst, &n, query_password);
+		n += (size_t) sprintf(dst + n, "%s?db=%d", u->host, u->db);
+		if (query_password && u->has_password)
+		{
+			n += (size_t) sprintf(dst + n, "&password=");
+			put_encoded(dst, &n, u->password);
+		}
+		dst[n] = '\0';
 		return;
 	}
 	n += (size_t) sprintf(dst, "redis://");
-	if (u->user[0] != '\0' || u->has_password)
-	{
-		put_encoded(dst, &n, u->user);
-		if (u->has_password)
-		{
-			dst[n++] = ':';
-			put_encoded(dst, &n, u->password);
-		}
-		dst[n++] = '@';
-	}
+	put_userinfo(u, dst, &n, 0);
 	if (strchr(u->host, ':') != NULL)
 	{
 		/* the zone index's '%' as RFC 6874 writes it, "%25" */
@@ -130,7 +153,7 @@ check_parsed(const DumperRedisUrl *u)
 		CHECK(strchr(u->host, '?') == NULL);
 		for (size_t i = 0; i < hostlen; i++)
 			CHECK((unsigned char) u->host[i] >= 0x20 && u->host[i] != 0x7f);
-		CHECK(u->user[0] == '\0' && !u->has_password && u->port == 6379);
+		CHECK(u->port == 6379);
 	}
 	else
 	{
@@ -225,14 +248,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const char *err2;
 
 		check_parsed(u);
-		write_url(u, canon);
-		err2 = dumper_redis_url_parse(canon, again);
-		if (err2 != NULL)
+		/* a unix:// URL's password in both places it may be written */
+		for (int query_password = 0; query_password <= u->unix_socket; query_password++)
 		{
-			fprintf(stderr, "canonical form \"%s\" refused: %s\n", canon, err2);
-			fail("the canonical form parses");
+			write_url(u, canon, query_password);
+			err2 = dumper_redis_url_parse(canon, again);
+			if (err2 != NULL)
+			{
+				fprintf(stderr, "canonical form \"%s\" refused: %s\n", canon, err2);
+				fail("the canonical form parses");
+			}
+			CHECK(memcmp(u, again, sizeof(*u)) == 0);
 		}
-		CHECK(memcmp(u, again, sizeof(*u)) == 0);
 
 		/* the description names the server */
 		check_describe(u);

@@ -63,13 +63,16 @@ never a fixed sleep.
 
 =over
 
-=item DumperTest::Redis->start(dir => $dir, port => $port)
+=item DumperTest::Redis->start(dir => $dir, port => $port, socket => 1)
 
 Start a redis-server on 127.0.0.1 (C<--save '' --appendonly no>, so it
 holds nothing across a restart) with its log and pid file in C<dir>
 (default: a new directory under tmp_check), on C<port> (default: a free one,
 reserved with PostgreSQL::Test::Cluster::get_free_port, so nodes never take
-it).  Waits until it answers PING, at most 10 s, or dies showing its log.
+it).  With C<socket>, it also listens on a unix socket, C<redis.sock> in a
+new directory under the system's temporary directory (a socket's path must
+fit in 107 bytes), open to every user.  Waits until it answers PING, at
+most 10 s, or dies showing its log.
 
 =item $redis->start
 
@@ -80,9 +83,10 @@ Start a stopped server again, on the same port and directory.
 Stop it: SIGTERM, then SIGKILL after 10 s.  C<signal =E<gt> 'KILL'> kills at
 once (a crash).  Servers still running when the test ends are stopped too.
 
-=item $redis->port, $redis->url, $redis->dir, $redis->logfile
+=item $redis->port, $redis->url, $redis->dir, $redis->logfile, $redis->socket_path
 
-Its port, C<redis://127.0.0.1:PORT/0>, directory and log file.
+Its port, C<redis://127.0.0.1:PORT/0>, directory, log file and unix socket
+(undef without one).
 
 =item $redis->cmd(@args)
 
@@ -216,6 +220,7 @@ use strict;
 use warnings;
 
 use Carp;
+use File::Temp ();
 use IPC::Run ();
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils ();
@@ -233,6 +238,12 @@ sub start
 			dir => $opts{dir} // PostgreSQL::Test::Utils::tempdir('redis'),
 			port => $opts{port} // PostgreSQL::Test::Cluster::get_free_port(),
 		}, $self;
+		if ($opts{socket})
+		{
+			my $sockdir = File::Temp::tempdir('dumper_redis_XXXX', TMPDIR => 1, CLEANUP => 1);
+			chmod 0755, $sockdir;
+			$self->{socket} = "$sockdir/redis.sock";
+		}
 		push @servers, $self;
 	}
 	croak "redis on port $self->{port} is already running" if $self->{harness};
@@ -243,7 +254,10 @@ sub start
 		'redis-server', '--port', $self->{port}, '--bind', '127.0.0.1',
 		'--save', '', '--appendonly', 'no', '--daemonize', 'no',
 		'--dir', $self->{dir}, '--pidfile', "$self->{dir}/redis.pid",
-		'--logfile', $self->logfile);
+		'--logfile', $self->logfile,
+		defined $self->{socket}
+		? ('--unixsocket', $self->{socket}, '--unixsocketperm', '777')
+		: ());
 	$self->{harness} = IPC::Run::start(\@cmd, '<', \undef,
 		'>', "$self->{dir}/redis.stdout", '2>&1');
 
@@ -284,6 +298,7 @@ sub stop
 sub port    { return $_[0]->{port} }
 sub dir     { return $_[0]->{dir} }
 sub logfile { return "$_[0]->{dir}/redis.log" }
+sub socket_path { return $_[0]->{socket} }
 sub url     { return "redis://127.0.0.1:$_[0]->{port}/0" }
 
 # One command through redis-cli; its raw output less the trailing newline.

@@ -137,10 +137,18 @@ SELECT pg_temp.err($$SET dumper.redis_url = 'redis://[::1:6379'$$);
 SELECT pg_temp.err($$SET dumper.redis_url = 'unix://relative/redis.sock'$$);
 SELECT pg_temp.err($$SET dumper.redis_url = 'unix:///tmp/redis.sock?db=x'$$);
 SELECT pg_temp.err($$SET dumper.redis_url = 'redis://user:pa%zzss@127.0.0.1'$$);
+SELECT pg_temp.err($$SET dumper.redis_url = 'unix://user@host/redis.sock'$$);
+SELECT pg_temp.err($$SET dumper.redis_url = 'unix://:a@/tmp/redis.sock?password=b'$$);
+SELECT pg_temp.err($$SET dumper.redis_url = 'unix:///tmp/redis.sock?password=&password=b'$$);
+SELECT pg_temp.err($$SET dumper.redis_url = 'unix:///tmp/redis.sock?password=%zz'$$);
+SELECT pg_temp.err($$SET dumper.redis_url = 'unix:///tmp/redis.sock?user=x'$$);
 -- Valid ones are accepted.
 SET dumper.redis_url = 'redis://user:p%40ss@127.0.0.1:6380/2';
 SET dumper.redis_url = 'redis://:secret@[::1]:6380';
 SET dumper.redis_url = 'unix:///run/redis/redis.sock?db=3';
+SET dumper.redis_url = 'unix://user:p%40ss@/run/redis/redis.sock?db=3';
+SET dumper.redis_url = 'unix:///run/redis/redis.sock?db=3&password=p%40ss';
+SET dumper.redis_url = 'unix:///run/redis/a@b.sock';
 RESET dumper.redis_url;
 
 -- Bad arguments of dumper_deliver.
