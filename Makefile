@@ -17,6 +17,7 @@ OBJS = \
 	src/truncate.o \
 	src/ddl.o \
 	src/pathset.o \
+	src/twophase.o \
 	src/queue.o \
 	src/deliver.o \
 	src/rotate.o \

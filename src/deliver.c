@@ -29,9 +29,9 @@
  * behind; otherwise the hint is still to come, with a wake-up.  Block
  * numbers hold only within one file of the table: when its relfilenode
  * changed since the worker's last scan (rotation, VACUUM FULL, CLUSTER, a
- * new extension), the scan is a full one.  A writer that leaves no hint
- * (COMMIT PREPARED, which runs in another transaction) is covered by the
- * full scan the worker makes every dumper.naptime.
+ * new extension), the scan is a full one.  A prepared transaction's writer
+ * leaves no hint: COMMIT PREPARED hints block 0 instead (twophase.c), and
+ * the worker also scans the whole queue every dumper.naptime.
  * Sessions calling dumper_deliver always scan the whole queue, and leave
  * alone the rows of their own transaction (spilled paths), which only its
  * commit may release.

@@ -159,8 +159,8 @@ _PG_init(void)
 
 	DefineCustomIntVariable("dumper.naptime",
 							"Longest sleep of the background worker between looks at the queue.",
-							"Commits wake the worker at once; this interval covers COMMIT PREPARED "
-							"and missed wake-ups.",
+							"Commits (COMMIT PREPARED too) wake the worker at once; this interval "
+							"covers missed wake-ups.",
 							&dumper_naptime,
 							1000, 10, 3600000,
 							PGC_SIGHUP,
@@ -173,6 +173,7 @@ _PG_init(void)
 	{
 		dumper_shmem_init();
 		dumper_worker_register();
+		dumper_twophase_init();
 	}
 
 	dumper_pathset_init();

@@ -108,6 +108,9 @@ extern void dumper_sync_registrations(void);
 /* shmem.c: waking the background worker (a no-op without it) */
 extern void dumper_wake_worker(BlockNumber first_block);
 
+/* twophase.c: waking the worker after COMMIT PREPARED */
+extern void dumper_twophase_init(void);
+
 /* worker.c */
 extern void dumper_worker_register(void);
 

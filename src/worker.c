@@ -5,9 +5,9 @@
  *	  milliseconds after commit, through outages, crashes and failover.
  *
  * One worker serves the database named by dumper.database.  It is woken by
- * a latch that committing backends set (never NOTIFY, which serialises
- * commits cluster-wide) and also every dumper.naptime, which covers COMMIT
- * PREPARED and any missed wake-up.  Each pass drains the queue batch by
+ * a latch that committing backends and COMMIT PREPARED set (never NOTIFY,
+ * which serialises commits cluster-wide) and also every dumper.naptime,
+ * which covers any missed wake-up.  Each pass drains the queue batch by
  * batch, each batch in its own transaction (deliver.c), then sleeps.
  *
  * Failures of Redis roll the batch back (the rows stay queued), drop the

@@ -115,7 +115,7 @@ ok(worker_caught_up(), 'the worker ran after PREPARE');
 is(resp('EXISTS', 'dumper:/icecream/flavour-250/'), ':1', 'a prepared transaction delivers nothing');
 $node->safe_psql('postgres', q{COMMIT PREPARED 'p1'});
 ok(DumperTest::wait_for(sub { resp('EXISTS', 'dumper:/icecream/flavour-250/') eq ':0' }),
-	'COMMIT PREPARED delivers (picked up by the poll)');
+	'COMMIT PREPARED delivers');
 
 resp('SET', 'dumper:/icecream/flavour-251/', 'stamp');
 $node->safe_psql('postgres', q{

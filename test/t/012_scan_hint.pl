@@ -7,11 +7,12 @@
 # roll back, every committed path must still be delivered, promptly.  Then
 # the worker is made to scan while a session holds its claim on the only
 # pending row: after the session rolls back, the worker must look again
-# by itself (no commit wakes it).  Last, VACUUM FULL moves a pending row
+# by itself (no commit wakes it).  Then VACUUM FULL moves a pending row
 # from the block its writer hinted to block 0 before the worker looks: the
 # worker must notice the table's new file and scan it whole.  (Autovacuum
 # is off so that, the queue's free space unrecorded, that row is written at
-# its end.)
+# its end.)  Last of all, a prepared transaction is delivered as soon as
+# COMMIT PREPARED has committed it.
 use strict;
 use warnings;
 use IPC::Run;
@@ -140,6 +141,21 @@ kill 'CONT', $worker;
 ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM dumper_pending'),
 	'the worker finds the moved row in the new file');
 is($redis->cmd('EXISTS', 'dumper:/item/moved/'), '0', 'its key is deleted');
+
+# A prepared transaction: its writer's commit callback never runs, so
+# COMMIT PREPARED, from another session, must wake the worker itself.
+$redis->cmd('SET', 'dumper:/item/prepared/', 'stamp');
+$node->safe_psql('postgres', q{
+	BEGIN;
+	SELECT dumper_invalidate('/item/prepared/');
+	PREPARE TRANSACTION 'p1';
+});
+is($node->safe_psql('postgres', 'SELECT count(*) FROM pg_prepared_xacts'), '1',
+	'a transaction is prepared');
+is($redis->cmd('EXISTS', 'dumper:/item/prepared/'), '1', 'nothing is delivered before its commit');
+$node->safe_psql('postgres', q{COMMIT PREPARED 'p1'});
+ok($redis->wait_for(sub { $redis->cmd('EXISTS', 'dumper:/item/prepared/') eq '0' }),
+	'COMMIT PREPARED wakes the worker: delivered without a periodic full scan');
 
 my $failures = $node->safe_psql('postgres', 'SELECT failures FROM dumper_stats');
 is($failures, '0', 'the worker never failed');
