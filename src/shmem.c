@@ -185,6 +185,20 @@ dumper_take_scan_hint(void)
 	return pg_atomic_exchange_u32(&dumper_shared->scan_from, InvalidBlockNumber);
 }
 
+/*
+ * Has a writer left a hint that the worker has not taken yet?  A look only,
+ * without taking it: the worker skips a batch that could find nothing.
+ * (The latch protocol orders this read: a writer lowers the hint before it
+ * sets the latch, and the worker looks after resetting it.)
+ */
+bool
+dumper_scan_hint_pending(void)
+{
+	if (dumper_shared == NULL)
+		return true;
+	return pg_atomic_read_u32(&dumper_shared->scan_from) != InvalidBlockNumber;
+}
+
 /* Count a delivered batch of paths. */
 void
 dumper_stats_delivered(int64 paths)

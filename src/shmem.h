@@ -26,6 +26,7 @@ extern bool dumper_shmem_available(void);
 extern void dumper_worker_attach(Latch *latch, Oid dboid);
 extern void dumper_worker_detach(void);
 extern BlockNumber dumper_take_scan_hint(void);
+extern bool dumper_scan_hint_pending(void);
 extern void dumper_stats_delivered(int64 paths);
 extern void dumper_stats_failure(const char *error);
 extern void dumper_stats_connection(DumperConnState state);

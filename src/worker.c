@@ -241,6 +241,21 @@ worker_batch_pause(void)
 }
 
 /*
+ * Could a batch find nothing at all?  No writer's hint since the last batch
+ * took it, no rows left behind by it, no whole scan due: the batch would
+ * end before its scan (dumper_deliver_batch), so its transaction is spared.
+ * That is the last batch of every wake-up, one per lone commit.  A commit
+ * after this look sets the latch, which the sleep that follows sees.
+ */
+static bool
+worker_nothing_to_scan(void)
+{
+	return worker_scan_from == InvalidBlockNumber &&
+		!dumper_scan_hint_pending() &&
+		GetCurrentTimestamp() < worker_full_scan_at;
+}
+
+/*
  * One pass: drain the queue batch by batch.  Returns false when the pass
  * failed (the caller backs off) or the extension is missing.
  */
@@ -260,6 +275,8 @@ worker_pass(bool *extension_missing)
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 			worker_reload();
+		if (worker_nothing_to_scan())
+			return true;
 
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
