@@ -50,6 +50,19 @@ C<max_prepared_transactions = 10> and:
   init    => {...}   arguments for $node->init (allows_streaming => 1,
                      extra => [initdb options], ...)
 
+=item DumperTest::icecream_table($node, $rows)
+
+In the started C<$node>'s postgres database: CREATE EXTENSION dumper, a
+table C<icecream (id int PRIMARY KEY, slug text, price int)> registered with
+the template C</icecream/{slug}/>, and C<$rows> rows (slug C<f1>, C<f2>,
+...).  Waits (bounded) until the worker has delivered their paths and
+returns whether it did.
+
+=item DumperTest::set_redis_url($node, $url)
+
+Point the node's worker at another Redis: ALTER SYSTEM SET
+dumper.redis_url and a reload (which also ends a back-off).
+
 =item DumperTest::wait_for(sub { ... }, timeout => 10, interval => 0.05)
 
 Call the sub until it returns true, at most C<timeout> seconds (default 10),
@@ -165,6 +178,28 @@ sub wait_for
 		return 0 if Time::HiRes::time() >= $deadline;
 		Time::HiRes::sleep($interval);
 	}
+}
+
+# The icecream table of most worker tests, delivered (see the POD).
+sub icecream_table
+{
+	my ($node, $rows) = @_;
+	$node->safe_psql('postgres', qq{
+		CREATE EXTENSION dumper;
+		CREATE TABLE icecream (id int PRIMARY KEY, slug text, price int);
+		SELECT dumper_register('icecream', templates => ARRAY['/icecream/{slug}/']);
+		INSERT INTO icecream SELECT g, 'f' || g, 1 FROM generate_series(1, $rows) g;
+	});
+	return $node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM dumper_pending');
+}
+
+# ALTER SYSTEM SET dumper.redis_url and reload.
+sub set_redis_url
+{
+	my ($node, $url) = @_;
+	$node->safe_psql('postgres', "ALTER SYSTEM SET dumper.redis_url = '$url'");
+	$node->reload;
+	return;
 }
 
 # The paths a $redis->record file holds, as { path => 1 }.

@@ -18,24 +18,9 @@ my $node = DumperTest::new_node('misbehaviour', redis => $redis, preload => 1,
 		"log_min_messages = debug1" ]);
 my $retry_re = qr/dumper worker connects to Redis again after an error on its kept connection/;
 $node->start;
-$node->safe_psql('postgres', q{
-	CREATE EXTENSION dumper;
-	CREATE TABLE icecream (id int PRIMARY KEY, slug text, price int);
-	SELECT dumper_register('icecream', templates => ARRAY['/icecream/{slug}/']);
-	INSERT INTO icecream SELECT g, 'f' || g, 1 FROM generate_series(1, 100) g;
-});
-ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM dumper_pending'),
-	'setup delivered');
+ok(DumperTest::icecream_table($node, 100), 'setup delivered');
 
 my @auth;    # redis-cli's credentials, once the server wants some
-
-# Point the worker at a new URL (a reload also ends its back-off).
-sub set_url
-{
-	my ($url) = @_;
-	$node->safe_psql('postgres', "ALTER SYSTEM SET dumper.redis_url = '$url'");
-	$node->reload;
-}
 
 # Set the key of row $id, update the row, and return the failure count
 # dumper_stats shows before the update.
@@ -77,9 +62,9 @@ sub misbehaves
 $redis->cmd('CONFIG', 'SET', 'requirepass', 'right');
 @auth = ('-a', 'right', '--no-auth-warning');
 $redis->cmd(@auth, 'CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
-set_url("redis://:wrong\@127.0.0.1:$port/0");
+DumperTest::set_redis_url($node, "redis://:wrong\@127.0.0.1:$port/0");
 misbehaves('wrong password', 1, qr/WRONGPASS|invalid password/i,
-	sub { set_url("redis://:right\@127.0.0.1:$port/0") });
+	sub { DumperTest::set_redis_url($node, "redis://:right\@127.0.0.1:$port/0") });
 unlike($node->safe_psql('postgres', 'SELECT last_error FROM dumper_stats'), qr/wrong|right/,
 	'the password never shows in dumper_stats');
 
@@ -87,7 +72,7 @@ unlike($node->safe_psql('postgres', 'SELECT last_error FROM dumper_stats'), qr/w
 # the connection dropped: the reconnection is refused.
 $redis->cmd(@auth, 'CONFIG', 'SET', 'requirepass', '');
 @auth = ();
-set_url("redis://127.0.0.1:$port/0");
+DumperTest::set_redis_url($node, "redis://127.0.0.1:$port/0");
 write_row(2);
 ok(DumperTest::wait_for(sub { $redis->cmd('EXISTS', 'dumper:/icecream/f2/') eq '0' }),
 	'without a password the worker delivers');
@@ -95,13 +80,13 @@ $redis->cmd('CONFIG', 'SET', 'requirepass', 'later');
 @auth = ('-a', 'later', '--no-auth-warning');
 $redis->cmd(@auth, 'CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
 misbehaves('requirepass set later', 3, qr/NOAUTH|Authentication required/i,
-	sub { set_url("redis://:later\@127.0.0.1:$port/0") });
+	sub { DumperTest::set_redis_url($node, "redis://:later\@127.0.0.1:$port/0") });
 $redis->cmd(@auth, 'CONFIG', 'SET', 'requirepass', '');
 @auth = ();
 
 # An ACL user that may not DEL.
 $redis->cmd('ACL', 'SETUSER', 'limited', 'on', '>pw', '~*', '&*', '+@all', '-del');
-set_url("redis://limited:pw\@127.0.0.1:$port/0");
+DumperTest::set_redis_url($node, "redis://limited:pw\@127.0.0.1:$port/0");
 misbehaves('ACL without DEL', 4, qr/NOPERM/,
 	sub {
 		$redis->cmd('ACL', 'SETUSER', 'limited', '+del');
@@ -109,7 +94,7 @@ misbehaves('ACL without DEL', 4, qr/NOPERM/,
 	});
 
 # A read-only replica (of a master that does not exist).
-set_url("redis://127.0.0.1:$port/0");
+DumperTest::set_redis_url($node, "redis://127.0.0.1:$port/0");
 my $nowhere = PostgreSQL::Test::Cluster::get_free_port();
 $redis->cmd('REPLICAOF', '127.0.0.1', $nowhere);
 misbehaves('read-only replica', 5, qr/READONLY/,

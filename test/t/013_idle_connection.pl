@@ -13,14 +13,7 @@ my $redis = DumperTest::Redis->start(dir => PostgreSQL::Test::Utils::tempdir());
 my $node = DumperTest::new_node('idle', redis => $redis, preload => 1,
 	extra => [ "dumper.naptime = '200ms'" ]);
 $node->start;
-$node->safe_psql('postgres', q{
-	CREATE EXTENSION dumper;
-	CREATE TABLE icecream (id int PRIMARY KEY, slug text, price int);
-	SELECT dumper_register('icecream', templates => ARRAY['/icecream/{slug}/']);
-	INSERT INTO icecream SELECT g, 'f' || g, 1 FROM generate_series(1, 10) g;
-});
-ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM dumper_pending'),
-	'setup delivered');
+ok(DumperTest::icecream_table($node, 10), 'setup delivered');
 
 # Clients of Redis other than the redis-cli asking (CLIENT LIST shows itself).
 sub other_clients

@@ -19,24 +19,9 @@ ok(-S $sock, 'Redis listens on a unix socket');
 my $node = DumperTest::new_node('unix_socket', redis => "unix://$sock", preload => 1,
 	extra => [ "dumper.naptime = '200ms'", "dumper.redis_timeout = '1s'" ]);
 $node->start;
-$node->safe_psql('postgres', q{
-	CREATE EXTENSION dumper;
-	CREATE TABLE icecream (id int PRIMARY KEY, slug text, price int);
-	SELECT dumper_register('icecream', templates => ARRAY['/icecream/{slug}/']);
-	INSERT INTO icecream SELECT g, 'f' || g, 1 FROM generate_series(1, 10) g;
-});
-ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM dumper_pending'),
-	'setup delivered over the socket');
+ok(DumperTest::icecream_table($node, 10), 'setup delivered over the socket');
 
 my @auth;    # redis-cli's credentials, once the server wants some
-
-# Point the worker at a new URL (a reload also ends its back-off).
-sub set_url
-{
-	my ($url) = @_;
-	$node->safe_psql('postgres', "ALTER SYSTEM SET dumper.redis_url = '$url'");
-	$node->reload;
-}
 
 # Set row $id's key in Redis database $db, update the row, and wait until
 # the key is gone; returns whether it went.
@@ -61,7 +46,7 @@ $redis->cmd(@auth, 'CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
 
 # A wrong password: a failure, the path stays queued.
 my $failures = $node->safe_psql('postgres', 'SELECT failures FROM dumper_stats');
-set_url("unix://:wrong\@$sock");
+DumperTest::set_redis_url($node, "unix://:wrong\@$sock");
 $redis->cmd(@auth, 'SET', 'dumper:/icecream/f2/', 'stamp');
 $node->safe_psql('postgres', 'UPDATE icecream SET price = price + 1 WHERE id = 2');
 ok($node->poll_query_until('postgres', "SELECT failures > $failures FROM dumper_stats"),
@@ -77,7 +62,7 @@ is($redis->cmd(@auth, 'EXISTS', 'dumper:/icecream/f2/'), '1', 'its key is still 
 
 # The password in the user information, a database in the query: the
 # queued path and a new one are delivered there.
-set_url("unix://:$encoded\@$sock?db=2");
+DumperTest::set_redis_url($node, "unix://:$encoded\@$sock?db=2");
 ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM dumper_pending'),
 	'unix://:password@/path?db=2: the queued path is delivered');
 is($redis->cmd(@auth, 'EXISTS', 'dumper:/icecream/f2/'), '1',
@@ -87,13 +72,13 @@ unlike($node->safe_psql('postgres', 'SELECT concat_ws(\' \', connection, last_er
 	qr/\Q$password\E|\Q$encoded\E|wrong/, 'the password never shows in dumper_stats');
 
 # The password as a query parameter, after the database.
-set_url("unix://$sock?db=3&password=$encoded");
+DumperTest::set_redis_url($node, "unix://$sock?db=3&password=$encoded");
 ok(delivered_to(3, 4), 'unix:///path?db=3&password=...: delivered to database 3');
 
 # An ACL user: the default user's password would not do, so delivery shows
 # that the URL's user is the one that logs in.
 $redis->cmd(@auth, 'ACL', 'SETUSER', 'writer', 'on', '>pw', '~*', '&*', '+@all');
-set_url("unix://writer:pw\@$sock");
+DumperTest::set_redis_url($node, "unix://writer:pw\@$sock");
 ok(delivered_to(0, 5), 'unix://user:password@/path: delivered as that ACL user');
 like(join("\n", $redis->cmd(@auth, 'CLIENT', 'LIST')), qr/\buser=writer\b/,
 	'the worker\'s connection is logged in as the ACL user');
