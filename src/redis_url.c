@@ -346,14 +346,18 @@ url_parse_host_port(const char *s, const char *e, DumperRedisUrl *out)
 /*
  * Split the user information [s, at) of a URL at its first ':' and
  * percent-decode the user name and the password into out.  An empty
- * password is no password.
+ * password is no password.  *password_given, unless NULL, says whether
+ * there was a ':'.
  */
 static const char *
-url_parse_userinfo(const char *s, const char *at, DumperRedisUrl *out)
+url_parse_userinfo(const char *s, const char *at, DumperRedisUrl *out,
+				   int *password_given)
 {
 	const char *colon = url_find(s, at, ':');
 	const char *err;
 
+	if (password_given != NULL)
+		*password_given = colon != NULL;
 	err = url_decode_credential(s, colon != NULL ? colon : at, out->user);
 	if (err != NULL || colon == NULL)
 		return err;
@@ -386,7 +390,7 @@ url_parse_tcp(const char *s, const char *e, DumperRedisUrl *out)
 	at = url_find_last(s, auth_end, '@');
 	if (at != NULL)
 	{
-		err = url_parse_userinfo(s, at, out);
+		err = url_parse_userinfo(s, at, out, NULL);
 		if (err != NULL)
 			return err;
 		hostport = at + 1;
@@ -439,6 +443,7 @@ url_parse_tcp(const char *s, const char *e, DumperRedisUrl *out)
 static const char *
 url_parse_unix(const char *s, const char *e, DumperRedisUrl *out)
 {
+	static const char not_absolute[] = "The socket path must be absolute, as in unix:///run/redis/redis.sock, or unix://:password@/run/redis/redis.sock with a password.";
 	const char *q;
 	const char *path_end;
 	const char *p;
@@ -453,15 +458,14 @@ url_parse_unix(const char *s, const char *e, DumperRedisUrl *out)
 		const char *at = slash != NULL ? url_find_last(s, slash, '@') : NULL;
 
 		if (at == NULL || at + 1 != slash)
-			return "The socket path must be absolute, as in unix:///run/redis/redis.sock, or unix://:password@/run/redis/redis.sock with a password.";
-		err = url_parse_userinfo(s, at, out);
+			return not_absolute;
+		err = url_parse_userinfo(s, at, out, &seen_password);
 		if (err != NULL)
 			return err;
-		seen_password = url_find(s, at, ':') != NULL;
 		s = slash;
 	}
 	if (s == e)
-		return "The socket path must be absolute, as in unix:///run/redis/redis.sock, or unix://:password@/run/redis/redis.sock with a password.";
+		return not_absolute;
 	q = url_find(s, e, '?');
 	path_end = q != NULL ? q : e;
 	len = (size_t) (path_end - s);

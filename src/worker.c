@@ -241,18 +241,24 @@ worker_batch_pause(void)
 }
 
 /*
- * Could a batch find nothing at all?  No writer's hint since the last batch
- * took it, no rows left behind by it, no whole scan due: the batch would
- * end before its scan (dumper_deliver_batch), so its transaction is spared.
- * That is the last batch of every wake-up, one per lone commit.  A commit
- * after this look sets the latch, which the sleep that follows sees.
+ * Decide where the next batch starts looking, before its transaction: from
+ * the start when a whole scan is due (every dumper.naptime).  Returns false
+ * when the batch could find nothing at all: no writer's hint since the last
+ * batch took it, no rows left behind by it, no whole scan due.  Such a
+ * batch, the last of every wake-up, is skipped without a transaction.  A
+ * commit after this look sets the latch, which the sleep that follows sees.
  */
 static bool
-worker_nothing_to_scan(void)
+worker_something_to_scan(void)
 {
-	return worker_scan_from == InvalidBlockNumber &&
-		!dumper_scan_hint_pending() &&
-		GetCurrentTimestamp() < worker_full_scan_at;
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (now >= worker_full_scan_at)
+	{
+		worker_scan_from = 0;
+		worker_full_scan_at = TimestampTzPlusMilliseconds(now, dumper_naptime);
+	}
+	return worker_scan_from != InvalidBlockNumber || dumper_scan_hint_pending();
 }
 
 /*
@@ -275,7 +281,7 @@ worker_pass(bool *extension_missing)
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 			worker_reload();
-		if (worker_nothing_to_scan())
+		if (!worker_something_to_scan())
 			return true;
 
 		SetCurrentStatementStartTimestamp();
@@ -323,13 +329,6 @@ worker_pass(bool *extension_missing)
 			dumper_stats_connection(DUMPER_CONN_CONNECTED);
 		}
 
-		if (GetCurrentStatementStartTimestamp() >= worker_full_scan_at)
-		{
-			worker_scan_from = 0;
-			worker_full_scan_at =
-				TimestampTzPlusMilliseconds(GetCurrentStatementStartTimestamp(),
-											dumper_naptime);
-		}
 		n = dumper_deliver_batch(worker_redis, dumper_batch_size, &worker_scan_from,
 								 &nrows, err, sizeof(err));
 		PopActiveSnapshot();
