@@ -70,6 +70,8 @@
 #define WORKER_BACKOFF_MAX_MS	30000
 /* Look again this soon at rows another deliverer was claiming. */
 #define WORKER_LEFT_BEHIND_MS	100
+/* Longest sleep of a batch pause between checks for interrupts. */
+#define WORKER_PAUSE_SLICE_MS	100
 #define WORKER_ROTATE_INTERVAL_MS	100 /* how often rotation is considered */
 #define WORKER_ROTATE_BACKLOG_MS	1000	/* ... when too many rows were pending */
 
@@ -227,17 +229,28 @@ worker_maybe_rotate(void)
  * commit is delivered alone), pause dumper.batch_delay before the next
  * one, without waiting on the latch: a committing backend's
  * SetLatch then finds no sleeper to signal (no system call), and the
- * commits of the pause are claimed together.  Interrupts are served after
- * the pause, so SIGTERM waits at most that long.
+ * commits of the pause are claimed together.  The pause is slept in slices
+ * of at most WORKER_PAUSE_SLICE_MS with interrupts served after each, so a
+ * SIGTERM or a cancel is not kept waiting by a long dumper.batch_delay.
  */
 static void
 worker_batch_pause(void)
 {
+	TimestampTz end;
+
 	if (dumper_batch_delay <= 0)
 		return;
-	(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					 dumper_batch_delay, PG_WAIT_EXTENSION);
-	CHECK_FOR_INTERRUPTS();
+	end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), dumper_batch_delay);
+	for (;;)
+	{
+		long		left = (long) ((end - GetCurrentTimestamp()) / 1000);
+
+		if (left <= 0)
+			break;
+		(void) WaitLatch(NULL, WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Min(left, WORKER_PAUSE_SLICE_MS), PG_WAIT_EXTENSION);
+		CHECK_FOR_INTERRUPTS();
+	}
 }
 
 /*

@@ -2,7 +2,8 @@
 # (median latency over 200 transactions printed); prepared transactions
 # deliver only after COMMIT PREPARED; SIGHUP with a new dumper.redis_url
 # moves delivery to another Redis; the worker waits quietly before CREATE
-# EXTENSION and survives DROP EXTENSION.
+# EXTENSION and survives DROP EXTENSION; SIGTERM does not wait out a long
+# dumper.batch_delay.
 use strict;
 use warnings;
 use IO::Socket::INET;
@@ -171,6 +172,42 @@ resp('SET', 'dumper:/icecream/flavour-253/', 'stamp');
 $node->safe_psql('postgres', 'UPDATE icecream SET price = 6 WHERE id = 253');
 ok(DumperTest::wait_for(sub { resp('EXISTS', 'dumper:/icecream/flavour-253/') eq ':0' }),
 	'and delivers again after CREATE EXTENSION');
+
+# SIGTERM during the pause after a batch of several rows: with
+# dumper.batch_delay at its longest (1 s), the worker still ends within a
+# slice of it.  A transaction whose paths fill several queue rows makes such
+# a batch; the worker's state_change marks the pause's start (it goes idle
+# right after the batch's commit).  A round where the signal went out late
+# into the pause proves nothing and is run again.
+$node->safe_psql('postgres', q{ALTER SYSTEM SET dumper.batch_delay = 1000});
+$node->reload;
+ok(worker_caught_up(), 'the worker runs with dumper.batch_delay = 1s');
+my ($conclusive, $exit_secs, $late) = (0, undef, undef);
+for my $round (1 .. 5)
+{
+	$node->safe_psql('postgres',
+		"UPDATE icecream SET slug = 'flavour-' || id || '-' || repeat('x', 100) || '$round'");
+	$node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM dumper_pending')
+	  or last;
+	my ($wpid, $since_pause) = split /\|/, $node->safe_psql('postgres', q{
+		SELECT pid, extract(epoch FROM clock_timestamp() - state_change), pg_terminate_backend(pid)
+		FROM pg_stat_activity WHERE backend_type = 'dumper worker'});
+	my $t0 = time;
+	DumperTest::wait_for(sub {
+		$node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE pid = $wpid") eq '0'
+	}, interval => 0.01, timeout => 10);
+	($exit_secs, $late) = (time - $t0, $since_pause);
+	$node->poll_query_until('postgres',
+		q{SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'dumper worker'})
+	  or last;
+	if ($since_pause < 0.4) { $conclusive = 1; last; }
+}
+ok($conclusive, 'SIGTERM reached the worker early in its pause');
+note(sprintf('signalled %.3f s into the pause, gone %.3f s later', $late // -1, $exit_secs // -1));
+ok(defined $exit_secs && $exit_secs < 0.5,
+	'and it ended without waiting out the rest of the 1 s pause');
+$node->safe_psql('postgres', q{ALTER SYSTEM RESET dumper.batch_delay});
+$node->reload;
 
 $psql->quit;
 $node->stop;
