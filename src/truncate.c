@@ -12,6 +12,9 @@
  * registered sides.  TRUNCATE ... CASCADE fires the triggers of every table
  * it truncates, all before any of them is emptied, so each is covered.
  *
+ * The rows are read under a snapshot taken in the trigger, so rows committed
+ * while TRUNCATE waited for its lock are covered too.
+ *
  * Rows are read through a cursor in chunks: memory holds the set of distinct
  * paths (pathset.c), not the table.  TRUNCATE is rare, so the queries are
  * planned per statement rather than cached.
@@ -21,6 +24,7 @@
 #include "postgres.h"
 
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -29,14 +33,26 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
+#include "utils/snapmgr.h"
 
 #include "dumper.h"
 
 #define TRUNCATE_FETCH	1000
 
-/* Run query through a cursor and gather the texts of its first column. */
+/*
+ * Run query through a cursor and gather the texts of its first column.
+ *
+ * It reads under a snapshot taken now, not the statement's or the
+ * transaction's: TRUNCATE removes every row, including rows committed
+ * after those were taken (while it waited for its lock, or since a
+ * REPEATABLE READ transaction began), and each needs its paths.  The lock
+ * TRUNCATE holds keeps any other writer of the table out, so this
+ * snapshot sees exactly the rows it removes.  The cursor runs read-only
+ * under that snapshot, whatever the paths function's volatility (a
+ * VOLATILE function's own queries still take their own snapshots).
+ */
 static void
-truncate_gather_query(const char *query, bool read_only)
+truncate_gather_query(const char *query)
 {
 	SPIPlanPtr	plan = SPI_prepare(query, 0, NULL);
 	Portal		portal;
@@ -44,7 +60,9 @@ truncate_gather_query(const char *query, bool read_only)
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare(\"%s\") failed: %s",
 			 query, SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, read_only);
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetLatestSnapshot());
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, TRUNCATE_FETCH);
@@ -54,6 +72,7 @@ truncate_gather_query(const char *query, bool read_only)
 		SPI_freetuptable(SPI_tuptable);
 	}
 	SPI_cursor_close(portal);
+	PopActiveSnapshot();
 	SPI_freeplan(plan);
 }
 
@@ -75,7 +94,7 @@ truncate_registered(Relation rel)
 	DumperRegistration reg;
 	Oid			regrelid = dumper_registered_table(relid, &reg);
 	StringInfoData rowexpr;
-	bool		read_only;
+	bool		read_only;		/* unused: truncate_gather_query reads read-only */
 	char	   *expr;
 
 	/*
@@ -114,8 +133,7 @@ truncate_registered(Relation rel)
 	}
 	expr = dumper_paths_expr(&reg, regrelid, rowexpr.data, &read_only);
 	truncate_gather_query(psprintf("SELECT %s FROM ONLY %s AS r",
-								   expr, truncate_relname(relid)),
-						  read_only);
+								   expr, truncate_relname(relid)));
 }
 
 /*
@@ -149,7 +167,7 @@ truncate_join(Relation rel)
 							 dumper_qualified_operator(fk->conpfeqop[k]),
 							 quote_identifier(get_attname(RelationGetRelid(rel), fk->conkey[k], false)));
 		appendStringInfoChar(&query, ')');
-		truncate_gather_query(query.data, read_only);
+		truncate_gather_query(query.data);
 	}
 }
 
