@@ -157,11 +157,17 @@ dumper_deliver_batch(DumperRedis *redis, int max_paths, BlockNumber *scan_from,
 		}
 	}
 
+	/*
+	 * The snapshot comes after the lock: a rewrite of the table by someone
+	 * else (VACUUM FULL, CLUSTER) that the lock waited for has then moved
+	 * every row committed before it, hinted in the old file or not, into
+	 * the new file, and this snapshot sees them there.
+	 */
+	rel = table_open(relid, RowExclusiveLock);
+	dumper_queue_check(rel);
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	cid = GetCurrentCommandId(true);
-	rel = table_open(relid, RowExclusiveLock);
-	dumper_queue_check(rel);
 	if (scan_from != NULL && rel->rd_node.relNode != deliver_scanned_file)
 	{
 		start = 0;				/* a new file: block numbers changed */

@@ -316,12 +316,18 @@ worker_pass(bool *extension_missing)
 		 * Once per start (and per CREATE EXTENSION): after a pg_upgrade,
 		 * record the paths functions' new OIDs and the triggers'
 		 * dependencies on them, which the upgrade did not carry
-		 * (dumper_sync_registrations).  Not again if it fails.
+		 * (dumper_sync_registrations), in a transaction of its own.  Not
+		 * again if it fails.
 		 */
 		if (!worker_synced)
 		{
 			worker_synced = true;
 			dumper_sync_registrations();
+			/* Its own commit: a failed batch must not take it back. */
+			PopActiveSnapshot();
+			CommitTransactionCommand();
+			StartTransactionCommand();
+			PushActiveSnapshot(GetTransactionSnapshot());
 		}
 
 		if (worker_redis == NULL)
@@ -380,7 +386,11 @@ worker_pass(bool *extension_missing)
 		}
 		dumper_stats_connection(DUMPER_CONN_CONNECTED);
 		worker_maybe_rotate();
-		if (n == 0)
+		/*
+		 * Done, unless a commit hinted during the batch: a lock or buffer
+		 * wait in the batch may have reset the latch its commit set.
+		 */
+		if (n == 0 && !dumper_scan_hint_pending())
 			return true;
 		if (nrows > 1)
 			worker_batch_pause();
@@ -410,6 +420,9 @@ dumper_worker_main(Datum main_arg pg_attribute_unused())
 	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 	/* Each batch's scan needs a snapshot of its own (deliver.c). */
 	SetConfigOption("default_transaction_isolation", "read committed",
+					PGC_SUSET, PGC_S_OVERRIDE);
+	/* Rotation's TRUNCATE and the registration sync write. */
+	SetConfigOption("default_transaction_read_only", "off",
 					PGC_SUSET, PGC_S_OVERRIDE);
 	dumper_worker_attach(&MyProc->procLatch, MyDatabaseId);
 	on_shmem_exit(worker_exit, (Datum) 0);
