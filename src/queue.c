@@ -152,8 +152,8 @@ queue_build_array(const char *const *paths, const int *lens, int first, int last
 /*
  * Insert paths[0..npaths) into the queue as part of the current transaction,
  * in as few rows as fit in a heap page each.  When the extension has been
- * dropped in this very transaction there is nowhere to deliver: the paths
- * are discarded.
+ * dropped, in this very transaction or by one that committed meanwhile,
+ * there is nowhere to deliver: the paths are discarded.
  */
 void
 dumper_queue_write(const char *const *paths, int npaths)
@@ -172,7 +172,24 @@ dumper_queue_write(const char *const *paths, int npaths)
 	for (int i = 0; i < npaths; i++)
 		lens[i] = strlen(paths[i]);
 
-	rel = table_open(relid, RowExclusiveLock);
+	/*
+	 * DROP EXTENSION in another session may have committed since the OID
+	 * was cached (it takes no lock this transaction holds): the lock's
+	 * invalidations then say so, and the queue is looked up again, gone or
+	 * created anew.
+	 */
+	rel = try_table_open(relid, RowExclusiveLock);
+	if (rel == NULL)
+	{
+		queue_relid = InvalidOid;
+		relid = dumper_queue_relid(true);
+		if (!OidIsValid(relid))
+		{
+			pfree(lens);
+			return;
+		}
+		rel = table_open(relid, RowExclusiveLock);
+	}
 	dumper_queue_check(rel);
 	/* Dropped columns after the three, if any, are NULL. */
 	values = palloc0(RelationGetDescr(rel)->natts * sizeof(Datum));
