@@ -11,6 +11,13 @@
  * yields nothing: its own DELETE already invalidated it.  UPDATE gathers the
  * rows referenced by the old and by the new join row.
  *
+ * The lookups run as the writer, so row-level security applies to them: a
+ * join row that references a row the writer cannot see gathers nothing for
+ * it (README.md).  Refusing every such write instead would refuse every
+ * tenant of a row-level security setup, whose references are to its own
+ * rows; TRUNCATE, which removes rows whatever the policies, is refused
+ * (dumper_refuse_row_security).
+ *
  * The lookups are kept SPI plans, one per side, built once per backend from
  * the relcache's foreign key list and compared with the constraint's own
  * equality operators (as RI triggers do), so a user's search_path cannot
@@ -35,6 +42,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "nodes/pg_list.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -43,6 +51,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
+#include "utils/rls.h"
 #include "utils/syscache.h"
 
 #include "dumper.h"
@@ -241,6 +250,26 @@ join_sweep(void)
 		join_free_sides(entry);
 		(void) hash_search(join_cache, &entry->relid, HASH_REMOVE, NULL);
 	}
+}
+
+/*
+ * Refuse to read relid for invalidation when row-level security applies to
+ * the current role there: TRUNCATE removes the rows it would hide, without
+ * their paths.  Like a missing SELECT privilege, it fails the write rather
+ * than drop an invalidation.  The table's owner (unless FORCE ROW LEVEL
+ * SECURITY) and roles with BYPASSRLS read every row.
+ */
+void
+dumper_refuse_row_security(Oid relid)
+{
+	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("row-level security keeps dumper from reading every row of table \"%s\"",
+						get_rel_name(relid)),
+				 errdetail("Row-level security applies to role \"%s\" there, and the paths of the rows its policies hide would not be invalidated.",
+						   GetUserNameFromId(GetUserId(), false)),
+				 errhint("Truncate as the table's owner or as a role with BYPASSRLS, or use DELETE.")));
 }
 
 /*

@@ -13,7 +13,9 @@
  * it truncates, all before any of them is emptied, so each is covered.
  *
  * The rows are read under a snapshot taken in the trigger, so rows committed
- * while TRUNCATE waited for its lock are covered too.
+ * while TRUNCATE waited for its lock are covered too, and as the truncating
+ * role, which row-level security must not restrict: TRUNCATE removes the
+ * rows it would hide (dumper_refuse_row_security).
  *
  * Rows are read through a cursor in chunks: memory holds the set of distinct
  * paths (pathset.c), not the table.  TRUNCATE is rare, so the queries are
@@ -131,6 +133,7 @@ truncate_registered(Relation rel)
 		appendStringInfo(&rowexpr, ")::%s", truncate_relname(regrelid));
 		table_close(regrel, AccessShareLock);
 	}
+	dumper_refuse_row_security(relid);
 	expr = dumper_paths_expr(&reg, regrelid, rowexpr.data, &read_only);
 	truncate_gather_query(psprintf("SELECT %s FROM ONLY %s AS r",
 								   expr, truncate_relname(relid)));
@@ -154,6 +157,8 @@ truncate_join(Relation rel)
 
 		if (!dumper_registration_read(fk->confrelid, &reg))
 			continue;
+		dumper_refuse_row_security(RelationGetRelid(rel));
+		dumper_refuse_row_security(fk->confrelid);
 		initStringInfo(&query);
 		appendStringInfo(&query,
 						 "SELECT %s FROM %s AS r WHERE EXISTS (SELECT FROM ONLY %s AS j WHERE ",

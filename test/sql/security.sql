@@ -144,6 +144,50 @@ SELECT count(*) > 1 AS several_rows, max(pg_column_size(paths)) < 8160 AS each_f
   FROM dumper.queue;
 DELETE FROM dumper.queue;
 
+-- Row-level security: TRUNCATE removes the rows a policy hides from the
+-- truncating role, so dumper, reading as that role, would miss their
+-- paths: such a TRUNCATE is refused (42501), of the registered table and of
+-- its join table.  The owner and a BYPASSRLS role truncate as usual.  Join
+-- rows written under a policy look up what the writer sees (README.md).
+RESET search_path;
+SET ROLE dumper_app;
+CREATE TABLE public.shop (id int PRIMARY KEY, slug text, tenant name);
+CREATE TABLE public.shop_tags (shop_id int REFERENCES public.shop, tag text,
+    PRIMARY KEY (shop_id, tag));
+ALTER TABLE public.shop ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_shops ON public.shop USING (tenant = current_user);
+GRANT SELECT, INSERT, DELETE, TRUNCATE ON public.shop, public.shop_tags TO dumper_writer;
+SELECT dumper_register('public.shop', templates => ARRAY['/shop/{slug}/']);
+INSERT INTO public.shop VALUES (1, 'mine', 'dumper_writer'), (2, 'theirs', 'someone_else');
+INSERT INTO public.shop_tags VALUES (2, 'owner-wrote');
+RESET ROLE;
+SET ROLE dumper_writer;
+BEGIN;
+INSERT INTO public.shop_tags VALUES (1, 'mine');
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+COMMIT;
+TRUNCATE public.shop_tags;
+TRUNCATE public.shop CASCADE;
+SELECT count(*) AS tags_left FROM public.shop_tags;
+RESET ROLE;
+ALTER ROLE dumper_writer BYPASSRLS;
+SET ROLE dumper_writer;
+BEGIN;
+TRUNCATE public.shop_tags;
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+RESET ROLE;
+ALTER ROLE dumper_writer NOBYPASSRLS;
+SET ROLE dumper_app;
+BEGIN;
+TRUNCATE public.shop CASCADE;
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+SELECT dumper_unregister('public.shop');
+DROP TABLE public.shop_tags, public.shop;
+RESET ROLE;
+DELETE FROM dumper.queue;
+
 -- Clean up.
 DROP FUNCTION big_paths(big);
 DROP TABLE big;
