@@ -88,7 +88,6 @@ extern void dumper_gather_tuptable(void);
 /* join.c: join tables */
 extern void dumper_join_init(void);
 extern char *dumper_qualified_operator(Oid opoid);
-extern void dumper_refuse_row_security(Oid relid);
 
 /* registry.c: catalog helpers shared with other files */
 extern Oid	dumper_internal_owner(void);

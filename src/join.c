@@ -16,7 +16,7 @@
  * it (README.md).  Refusing every such write instead would refuse every
  * tenant of a row-level security setup, whose references are to its own
  * rows; TRUNCATE, which removes rows whatever the policies, is refused
- * (dumper_refuse_row_security).
+ * (truncate.c).
  *
  * The lookups are kept SPI plans, one per side, built once per backend from
  * the relcache's foreign key list and compared with the constraint's own
@@ -42,7 +42,6 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
-#include "miscadmin.h"
 #include "nodes/pg_list.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -51,7 +50,6 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
-#include "utils/rls.h"
 #include "utils/syscache.h"
 
 #include "dumper.h"
@@ -250,26 +248,6 @@ join_sweep(void)
 		join_free_sides(entry);
 		(void) hash_search(join_cache, &entry->relid, HASH_REMOVE, NULL);
 	}
-}
-
-/*
- * Refuse to read relid for invalidation when row-level security applies to
- * the current role there: TRUNCATE removes the rows it would hide, without
- * their paths.  Like a missing SELECT privilege, it fails the write rather
- * than drop an invalidation.  The table's owner (unless FORCE ROW LEVEL
- * SECURITY) and roles with BYPASSRLS read every row.
- */
-void
-dumper_refuse_row_security(Oid relid)
-{
-	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("row-level security keeps dumper from reading every row of table \"%s\"",
-						get_rel_name(relid)),
-				 errdetail("Row-level security applies to role \"%s\" there, and the paths of the rows its policies hide would not be invalidated.",
-						   GetUserNameFromId(GetUserId(), false)),
-				 errhint("Truncate as the table's owner or as a role with BYPASSRLS, or use DELETE.")));
 }
 
 /*

@@ -32,6 +32,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -158,38 +159,35 @@ queue_build_array(const char *const *paths, const int *lens, int first, int last
 void
 dumper_queue_write(const char *const *paths, int npaths)
 {
-	Oid			relid = dumper_queue_relid(true);
+	Oid			relid;
 	Relation	rel;
 	Datum	   *values;
 	bool	   *nulls;
 	int		   *lens;
 	int			first = 0;
 
-	if (!OidIsValid(relid))
-		return;
+	/*
+	 * DROP EXTENSION in another session may have committed since the OID
+	 * was cached (it takes no lock this transaction holds).  Taking the lock
+	 * reads the invalidations, whose callback then forgets the OID: look
+	 * the queue up again, gone or created anew (a rotation's TRUNCATE
+	 * invalidates it too, and finds the same OID).
+	 */
+	for (;;)
+	{
+		relid = dumper_queue_relid(true);
+		if (!OidIsValid(relid))
+			return;
+		LockRelationOid(relid, RowExclusiveLock);
+		if (queue_relid == relid)
+			break;
+		UnlockRelationOid(relid, RowExclusiveLock);
+	}
+	rel = table_open(relid, NoLock);	/* locked above */
 
 	lens = palloc(npaths * sizeof(int));
 	for (int i = 0; i < npaths; i++)
 		lens[i] = strlen(paths[i]);
-
-	/*
-	 * DROP EXTENSION in another session may have committed since the OID
-	 * was cached (it takes no lock this transaction holds): the lock's
-	 * invalidations then say so, and the queue is looked up again, gone or
-	 * created anew.
-	 */
-	rel = try_table_open(relid, RowExclusiveLock);
-	if (rel == NULL)
-	{
-		queue_relid = InvalidOid;
-		relid = dumper_queue_relid(true);
-		if (!OidIsValid(relid))
-		{
-			pfree(lens);
-			return;
-		}
-		rel = table_open(relid, RowExclusiveLock);
-	}
 	dumper_queue_check(rel);
 	/* Dropped columns after the three, if any, are NULL. */
 	values = palloc0(RelationGetDescr(rel)->natts * sizeof(Datum));

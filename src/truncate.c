@@ -15,7 +15,7 @@
  * The rows are read under a snapshot taken in the trigger, so rows committed
  * while TRUNCATE waited for its lock are covered too, and as the truncating
  * role, which row-level security must not restrict: TRUNCATE removes the
- * rows it would hide (dumper_refuse_row_security).
+ * rows it would hide (truncate_refuse_row_security).
  *
  * Rows are read through a cursor in chunks: memory holds the set of distinct
  * paths (pathset.c), not the table.  TRUNCATE is rare, so the queries are
@@ -31,10 +31,12 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 
 #include "dumper.h"
@@ -76,6 +78,26 @@ truncate_gather_query(const char *query)
 	SPI_cursor_close(portal);
 	PopActiveSnapshot();
 	SPI_freeplan(plan);
+}
+
+/*
+ * Refuse to read relid for invalidation when row-level security applies to
+ * the current role there: TRUNCATE removes the rows it would hide, without
+ * their paths.  Like a missing SELECT privilege, it fails the write rather
+ * than drop an invalidation.  The table's owner (unless FORCE ROW LEVEL
+ * SECURITY) and roles with BYPASSRLS read every row.
+ */
+static void
+truncate_refuse_row_security(Oid relid)
+{
+	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("row-level security keeps dumper from reading every row of table \"%s\"",
+						get_rel_name(relid)),
+				 errdetail("Row-level security applies to role \"%s\" there, and the paths of the rows its policies hide would not be invalidated.",
+						   GetUserNameFromId(GetUserId(), false)),
+				 errhint("Truncate as the table's owner or as a role with BYPASSRLS, or use DELETE.")));
 }
 
 /* schema.name of a relation, quoted. */
@@ -133,7 +155,7 @@ truncate_registered(Relation rel)
 		appendStringInfo(&rowexpr, ")::%s", truncate_relname(regrelid));
 		table_close(regrel, AccessShareLock);
 	}
-	dumper_refuse_row_security(relid);
+	truncate_refuse_row_security(relid);
 	expr = dumper_paths_expr(&reg, regrelid, rowexpr.data, &read_only);
 	truncate_gather_query(psprintf("SELECT %s FROM ONLY %s AS r",
 								   expr, truncate_relname(relid)));
@@ -157,8 +179,8 @@ truncate_join(Relation rel)
 
 		if (!dumper_registration_read(fk->confrelid, &reg))
 			continue;
-		dumper_refuse_row_security(RelationGetRelid(rel));
-		dumper_refuse_row_security(fk->confrelid);
+		truncate_refuse_row_security(RelationGetRelid(rel));
+		truncate_refuse_row_security(fk->confrelid);
 		initStringInfo(&query);
 		appendStringInfo(&query,
 						 "SELECT %s FROM %s AS r WHERE EXISTS (SELECT FROM ONLY %s AS j WHERE ",
