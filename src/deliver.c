@@ -15,23 +15,27 @@
  * visible to every new reader.  The queue is accessed directly (heap scan,
  * heap_delete): no SQL, no plan, one WAL record per claimed row.
  *
- * Where the worker's scan starts: under load the queue's heap is mostly
+ * Where the worker's scan looks: under load the queue's heap is mostly
  * rows already delivered, and scanning it whole for each batch was half the
- * worker's CPU.  The worker scans from the lowest of (a) the scan hint, the
- * first block any writer inserted into among those that committed since
- * the worker last took it (shmem.c), taken before the batch's snapshot, and
- * (b) the first block where its previous batch left a visible row behind:
- * one it stopped before (max_paths) or one another deliverer was claiming
- * (that claim may roll back).  No committed, unclaimed row is before the
- * start: if its writer's hint was taken by this batch, this snapshot sees
- * it; if by an earlier batch, that batch saw it too, and either claimed it
- * (a claim rolled back by a failure is followed by a full scan) or left it
- * behind; otherwise the hint is still to come, with a wake-up.  Block
- * numbers hold only within one file of the table: when its relfilenode
- * changed since the worker's last scan (rotation, VACUUM FULL, CLUSTER, a
- * new extension), the scan is a full one.  A prepared transaction's writer
- * leaves no hint: COMMIT PREPARED hints block 0 instead (twophase.c), and
- * the worker also scans the whole queue every dumper.naptime.
+ * worker's CPU; scanning it from the lowest block any writer had inserted
+ * into still read each page about thirty times over, since each writer
+ * fills a page of its own.  The worker scans (a) the scan hint: the blocks
+ * that writers inserted into among those that committed since the worker
+ * last took it (shmem.c), each block marked, or for a transaction whose
+ * rows are many or far, every block from its first on, taken before the
+ * batch's snapshot, and (b) every block from the first where its previous
+ * batch left a visible row behind: one it stopped before (max_paths) or
+ * one another deliverer was claiming (that claim may roll back).  No
+ * committed, unclaimed row is elsewhere: if its writer's hint was taken by
+ * this batch, this snapshot sees it; if by an earlier batch, that batch saw
+ * it too, and either claimed it (a claim rolled back by a failure is
+ * followed by a full scan) or left it behind; otherwise the hint is still
+ * to come, with a wake-up.  Block numbers hold only within one file of the
+ * table: when its relfilenode changed since the worker's last scan
+ * (rotation, VACUUM FULL, CLUSTER, a new extension), the scan is a full
+ * one.  A prepared transaction's writer leaves no hint: COMMIT PREPARED
+ * hints every block instead (twophase.c), and the worker also scans the
+ * whole queue every dumper.naptime.
  * Sessions calling dumper_deliver always scan the whole queue, and leave
  * alone the rows of their own transaction (spilled paths), which only its
  * commit may release.
@@ -52,6 +56,7 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "miscadmin.h"
 #include "tcop/utility.h"
 #include "utils/array.h"
@@ -66,11 +71,64 @@
 /* The queue's file at the worker's last scan; block numbers hold in it. */
 static Oid	deliver_scanned_file = InvalidOid;
 
-/* qsort comparator of C strings. */
-static int
-deliver_strcmp(const void *a, const void *b)
+/* Is block b one the scan must look at? */
+static inline bool
+deliver_wanted(const DumperScanHint *hint, BlockNumber b)
 {
-	return strcmp(*(const char *const *) a, *(const char *const *) b);
+	return b >= hint->from ||
+		(b < DUMPER_HINT_BLOCKS && (hint->blocks[b / 32] & (UINT32_C(1) << (b % 32))) != 0);
+}
+
+/*
+ * The next run of consecutive blocks to scan at or after *pos and before
+ * nblocks.  Returns false when there is none; otherwise sets *start and
+ * *count, and moves *pos past the run.
+ */
+static bool
+deliver_next_run(const DumperScanHint *hint, BlockNumber nblocks, BlockNumber *pos,
+				 BlockNumber *start, BlockNumber *count)
+{
+	BlockNumber b = *pos;
+	BlockNumber end;
+
+	while (b < nblocks && !deliver_wanted(hint, b))
+	{
+		/* Past the marks, only "from" is left to find. */
+		if (b >= DUMPER_HINT_BLOCKS)
+			b = Min(hint->from, nblocks);
+		else
+			b++;
+	}
+	if (b >= nblocks)
+		return false;
+	end = b + 1;
+	while (end < nblocks && deliver_wanted(hint, end))
+		end++;
+	*start = b;
+	*count = end - b;
+	*pos = end;
+	return true;
+}
+
+/*
+ * Add a batch's path to its set of distinct paths (open addressing over
+ * the slots, a power of two more than twice the paths): the same hot path
+ * is often queued by many transactions, and is sent once.  Returns whether
+ * it was new.
+ */
+static bool
+deliver_add_distinct(const char **slots, uint32 mask, const char *path)
+{
+	uint32		i = hash_bytes((const unsigned char *) path, strlen(path)) & mask;
+
+	while (slots[i] != NULL)
+	{
+		if (strcmp(slots[i], path) == 0)
+			return false;
+		i = (i + 1) & mask;
+	}
+	slots[i] = path;
+	return true;
 }
 
 /*
@@ -126,10 +184,18 @@ dumper_deliver_batch(DumperRedis *redis, int max_paths, BlockNumber *scan_from,
 	TableScanDesc scan;
 	HeapTuple	tuple;
 	CommandId	cid;
-	BlockNumber start = 0;
+	DumperScanHint hint;
 	BlockNumber nblocks;
+	BlockNumber pos = 0;
+	BlockNumber run_start;
+	BlockNumber run_count;
 	BlockNumber left_behind = InvalidBlockNumber;
+	bool		full = false;
+	bool		started = false;
+	bool		stopped = false;
 	const char **paths;
+	const char **slots;
+	uint32		nslots;
 	int			npaths = 0;
 	int			maxpaths = 256;
 	int64		claimed = 0;
@@ -147,15 +213,24 @@ dumper_deliver_batch(DumperRedis *redis, int max_paths, BlockNumber *scan_from,
 	if (scan_from != NULL)
 	{
 		Assert(!IsolationUsesXactSnapshot());
-		start = dumper_take_scan_hint();	/* not inside Min(): once */
-		start = Min(start, *scan_from);
+		(void) dumper_take_scan_hint(&hint);
+		hint.from = Min(hint.from, *scan_from);
 		*scan_from = InvalidBlockNumber;
-		if (start == InvalidBlockNumber)
+		if (hint.from == InvalidBlockNumber)
 		{
-			result = 0;			/* nothing committed or left since */
-			goto done;
+			bool		marked = false;
+
+			for (int i = 0; i < DUMPER_HINT_WORDS && !marked; i++)
+				marked = (hint.blocks[i] != 0);
+			if (!marked)
+			{
+				result = 0;		/* nothing committed or left since */
+				goto done;
+			}
 		}
 	}
+	else
+		full = true;
 
 	/*
 	 * The snapshot comes after the lock: a rewrite of the table by someone
@@ -170,49 +245,60 @@ dumper_deliver_batch(DumperRedis *redis, int max_paths, BlockNumber *scan_from,
 	cid = GetCurrentCommandId(true);
 	if (scan_from != NULL && rel->rd_node.relNode != deliver_scanned_file)
 	{
-		start = 0;				/* a new file: block numbers changed */
+		full = true;			/* a new file: block numbers changed */
 		deliver_scanned_file = rel->rd_node.relNode;
+	}
+	if (full)
+	{
+		hint.from = 0;
+		memset(hint.blocks, 0, sizeof(hint.blocks));
 	}
 	/* Block order from the start, not a synchronized scan's. */
 	scan = table_beginscan_strat(rel, GetActiveSnapshot(), 0, NULL, true, false);
 	nblocks = ((HeapScanDesc) scan)->rs_nblocks;
 
 	/*
-	 * A start at or past the end is a block that VACUUM truncated away
-	 * (empty, so nothing pending was there): nothing to scan, which a scan
-	 * of no blocks from block 0 says without tripping the start's check.
+	 * Run by run of wanted blocks.  A hinted block at or past the end is one
+	 * that VACUUM truncated away (empty, so nothing pending was there).
 	 */
-	if (start >= nblocks)
-		heap_setscanlimits(scan, 0, 0);
-	else
-		heap_setscanlimits(scan, start, nblocks - start);
-	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	while (!stopped &&
+		   deliver_next_run(&hint, nblocks, &pos, &run_start, &run_count))
 	{
-		BlockNumber block = ItemPointerGetBlockNumber(&tuple->t_self);
-		TM_FailureData tmfd;
+		/* A run's limits are set on a scan not yet started. */
+		if (started)
+			table_rescan(scan, NULL);
+		started = true;
+		heap_setscanlimits(scan, run_start, run_count);
+		while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+		{
+			BlockNumber block = ItemPointerGetBlockNumber(&tuple->t_self);
+			TM_FailureData tmfd;
 
-		CHECK_FOR_INTERRUPTS();
-		if (npaths >= max_paths)
-		{
-			left_behind = Min(left_behind, block);	/* the rest is next */
-			break;
+			CHECK_FOR_INTERRUPTS();
+			if (npaths >= max_paths)
+			{
+				left_behind = Min(left_behind, block);	/* the rest is next */
+				stopped = true;
+				break;
+			}
+
+			/*
+			 * This transaction's own rows (paths it spilled) wait for its
+			 * commit, like everyone's: sent now, they could precede the
+			 * writes they invalidate, or belong to a rollback.
+			 */
+			if (TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data)))
+				continue;
+			if (heap_delete(rel, &tuple->t_self, cid, InvalidSnapshot,
+							false, &tmfd, false) != TM_Ok)
+			{
+				/* Another deliverer has it; look again until that one ends. */
+				left_behind = Min(left_behind, block);
+				continue;
+			}
+			claimed++;
+			deliver_collect(tuple, RelationGetDescr(rel), &paths, &npaths, &maxpaths);
 		}
-		/*
-		 * This transaction's own rows (paths it spilled) wait for its
-		 * commit, like everyone's: sent now, they could precede the writes
-		 * they invalidate, or belong to a rollback.
-		 */
-		if (TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data)))
-			continue;
-		if (heap_delete(rel, &tuple->t_self, cid, InvalidSnapshot,
-						false, &tmfd, false) != TM_Ok)
-		{
-			/* Another deliverer has it; look again until that one ends. */
-			left_behind = Min(left_behind, block);
-			continue;
-		}
-		claimed++;
-		deliver_collect(tuple, RelationGetDescr(rel), &paths, &npaths, &maxpaths);
 	}
 	table_endscan(scan);
 	table_close(rel, NoLock);	/* keep the lock until commit */
@@ -227,10 +313,12 @@ dumper_deliver_batch(DumperRedis *redis, int max_paths, BlockNumber *scan_from,
 		goto done;
 	}
 
-	/* The same hot path is often queued by many transactions: send it once. */
-	qsort(paths, npaths, sizeof(char *), deliver_strcmp);
+	/* Each distinct path once, in the order of the queue. */
+	for (nslots = 16; nslots < (uint32) npaths * 2; nslots *= 2)
+		;
+	slots = palloc0(nslots * sizeof(const char *));
 	for (int i = 0; i < npaths; i++)
-		if (ndistinct == 0 || strcmp(paths[ndistinct - 1], paths[i]) != 0)
+		if (deliver_add_distinct(slots, nslots - 1, paths[i]))
 			paths[ndistinct++] = paths[i];
 
 	if (!dumper_redis_invalidate(redis, dumper_redis_prefix, dumper_publish_channel,

@@ -23,8 +23,8 @@
  * scan_from: NULL scans the whole queue.  The worker passes where its
  * previous batch left rows behind (0 after a failure or when a full scan
  * is due; InvalidBlockNumber for nothing) and gets back where
- * the next batch must start at the latest; the scan also starts no later
- * than the writers' hint (deliver.c).  The caller must be at READ COMMITTED.
+ * the next batch must scan from at the latest; the scan also reads every
+ * block of the writers' hint (deliver.c).  The caller must be at READ COMMITTED.
  */
 extern int64 dumper_deliver_batch(DumperRedis *redis, int max_paths,
 								  BlockNumber *scan_from, int64 *nrows,

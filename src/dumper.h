@@ -64,7 +64,7 @@ extern const char *dumper_pathset_get(int i);
 extern Oid	dumper_queue_relid(bool missing_ok);
 extern void dumper_queue_check(Relation rel);
 extern void dumper_queue_write(const char *const *paths, int npaths);
-extern BlockNumber dumper_queue_take_first_block(void);
+extern BlockNumber dumper_queue_take_blocks(BlockNumber *last);
 
 /* A table's registration: a paths function or path templates. */
 typedef struct DumperRegistration
@@ -106,7 +106,7 @@ extern void dumper_install_join(Oid relid, bool explicit);
 extern void dumper_sync_registrations(void);
 
 /* shmem.c: waking the background worker (a no-op without it) */
-extern void dumper_wake_worker(BlockNumber first_block);
+extern void dumper_wake_worker(BlockNumber first, BlockNumber last);
 
 /* twophase.c: waking the worker after COMMIT PREPARED */
 extern void dumper_twophase_init(void);

@@ -489,11 +489,12 @@ pathset_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 			break;
 		case XACT_EVENT_COMMIT:
 			{
-				BlockNumber first_block = dumper_queue_take_first_block();
+				BlockNumber last;
+				BlockNumber first = dumper_queue_take_blocks(&last);
 
-				/* Too late to fail: only lower an atomic and set a latch. */
+				/* Too late to fail: only update atomics and set a latch. */
 				if (pathset_wake)
-					dumper_wake_worker(first_block);
+					dumper_wake_worker(first, last);
 			}
 			pathset_wake = false;
 			pathset_reset();
@@ -502,7 +503,11 @@ pathset_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 		case XACT_EVENT_PREPARE:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PARALLEL_ABORT:
-			(void) dumper_queue_take_first_block();
+			{
+				BlockNumber last;
+
+				(void) dumper_queue_take_blocks(&last);
+			}
 			pathset_wake = false;
 			pathset_reset();
 			break;

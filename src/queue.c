@@ -16,8 +16,9 @@
  * DUMPER_MAX_PATH_LEN bytes), and the column's storage is PLAIN, so nothing is
  * ever TOASTed and no snapshot is needed at pre-commit.
  *
- * The writer remembers the first block it inserted into, which the commit
- * hands to the worker as where its next scan may start (shmem.c).
+ * The writer remembers the first and last blocks it inserted into, which
+ * the commit hands to the worker as where its next scan must look
+ * (shmem.c).
  *
  * Errors: may ereport; it runs at pre-commit or pre-prepare, where an error
  * still aborts the transaction cleanly.
@@ -45,7 +46,9 @@
 #define QUEUE_ROW_PAYLOAD	(MaxHeapTupleSize - 512)
 
 static Oid	queue_relid = InvalidOid;
-static BlockNumber queue_first_block = InvalidBlockNumber;	/* this xact's */
+/* The lowest and highest blocks this transaction inserted into. */
+static BlockNumber queue_first_block = InvalidBlockNumber;
+static BlockNumber queue_last_block = InvalidBlockNumber;
 static bool queue_callback_registered = false;
 
 /*
@@ -205,6 +208,7 @@ dumper_queue_write(const char *const *paths, int npaths)
 		int			last = first;
 		HeapTuple	tuple;
 		ArrayType  *array;
+		BlockNumber block;
 
 		while (last < npaths &&
 			   (last == first ||
@@ -215,8 +219,10 @@ dumper_queue_write(const char *const *paths, int npaths)
 		values[Anum_queue_paths - 1] = PointerGetDatum(array);
 		tuple = heap_form_tuple(RelationGetDescr(rel), values, nulls);
 		simple_heap_insert(rel, tuple);
-		queue_first_block = Min(queue_first_block,
-								ItemPointerGetBlockNumber(&tuple->t_self));
+		block = ItemPointerGetBlockNumber(&tuple->t_self);
+		queue_first_block = Min(queue_first_block, block);
+		if (queue_last_block == InvalidBlockNumber || block > queue_last_block)
+			queue_last_block = block;
 		heap_freetuple(tuple);
 		pfree(array);
 		first = last;
@@ -229,15 +235,17 @@ dumper_queue_write(const char *const *paths, int npaths)
 }
 
 /*
- * The first block of dumper.queue the current transaction inserted into
- * (InvalidBlockNumber: none), forgotten by the call; called at every end of
- * transaction.
+ * The first block of dumper.queue the current transaction inserted into,
+ * and the last in *last (both InvalidBlockNumber: none), forgotten by the
+ * call; called at every end of transaction.
  */
 BlockNumber
-dumper_queue_take_first_block(void)
+dumper_queue_take_blocks(BlockNumber *last)
 {
 	BlockNumber block = queue_first_block;
 
+	*last = queue_last_block;
 	queue_first_block = InvalidBlockNumber;
+	queue_last_block = InvalidBlockNumber;
 	return block;
 }

@@ -15,11 +15,14 @@
  * XACT_EVENT_COMMIT and must not fail: it only lowers an atomic, reads and
  * calls SetLatch (not while the worker backs off after a failure).
  *
- * The scan hint: a committed writer lowers scan_from to the first block of
- * dumper.queue it inserted into, after its commit is visible; the worker
- * swaps it for InvalidBlockNumber before taking a batch's snapshot.  So a
- * row committed before the swap is visible to that snapshot, and the block
- * of one committed after it is in the next hint (deliver.c's rules).
+ * The scan hint (shmem.h): a committed writer marks the blocks of
+ * dumper.queue its rows went to, or lowers scan_from to the first of them
+ * when they are many or far, after its commit is visible; the worker swaps
+ * both for "nothing" before taking a batch's snapshot.  So a row committed
+ * before the swap is visible to that snapshot, and the block of one
+ * committed after it is in the next hint (deliver.c's rules).  A writer
+ * that finds its block already marked leaves it: the worker has not taken
+ * it yet, so its coming batch sees this commit too.
  *
  *-------------------------------------------------------------------------
  */
@@ -42,12 +45,19 @@
 
 #define DUMPER_ERROR_LEN	256
 
+/*
+ * A commit's rows in at most this many consecutive blocks are marked block
+ * by block; more (a transaction that spilled) lower the hint's "from".
+ */
+#define DUMPER_HINT_SPAN	8
+
 typedef struct DumperShared
 {
 	slock_t		mutex;
 	Latch	   *worker_latch;	/* NULL when no worker runs */
-	pg_atomic_uint32 scan_from; /* lowest block committed into since the
-								 * worker's last look, or InvalidBlockNumber */
+	pg_atomic_uint32 scan_from; /* scan every block from here on, or
+								 * InvalidBlockNumber: the scan hint's "from" */
+	pg_atomic_uint32 scan_blocks[DUMPER_HINT_WORDS];	/* its "blocks" */
 	Oid			worker_dboid;	/* database the worker serves */
 	pid_t		worker_pid;
 	DumperConnState connection;
@@ -88,6 +98,8 @@ dumper_shmem_startup(void)
 		memset(dumper_shared, 0, sizeof(DumperShared));
 		SpinLockInit(&dumper_shared->mutex);
 		pg_atomic_init_u32(&dumper_shared->scan_from, InvalidBlockNumber);
+		for (int i = 0; i < DUMPER_HINT_WORDS; i++)
+			pg_atomic_init_u32(&dumper_shared->scan_blocks[i], 0);
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -139,27 +151,46 @@ dumper_worker_detach(void)
 
 /*
  * Wake the worker after a commit that queued paths in its database, and
- * tell it the first block of dumper.queue this transaction inserted into
- * (InvalidBlockNumber: none, the rows had nowhere to go).  Runs in
- * XACT_EVENT_COMMIT: lowers an atomic, reads without locking and sets a
+ * tell it which blocks of dumper.queue this transaction inserted into:
+ * first to last (first InvalidBlockNumber: none, the rows had nowhere to
+ * go; last InvalidBlockNumber: anywhere from first on).  Runs in
+ * XACT_EVENT_COMMIT: updates atomics, reads without locking and sets a
  * latch, nothing else.
  */
 void
-dumper_wake_worker(BlockNumber first_block)
+dumper_wake_worker(BlockNumber first, BlockNumber last)
 {
 	volatile DumperShared *shared = dumper_shared;
 	Latch	   *latch;
-	uint32		from;
 
 	if (shared == NULL || shared->worker_dboid != MyDatabaseId)
 		return;
 
-	/* The hint may only go down until the worker takes it. */
-	from = pg_atomic_read_u32(&dumper_shared->scan_from);
-	while (first_block < from &&
-		   !pg_atomic_compare_exchange_u32(&dumper_shared->scan_from, &from,
-										   first_block))
-		;
+	if (first == InvalidBlockNumber)
+		 /* nothing to hint */ ;
+	else if (last != InvalidBlockNumber && last < DUMPER_HINT_BLOCKS &&
+			 last - first < DUMPER_HINT_SPAN)
+	{
+		/* A few blocks near the start, as under load: mark each. */
+		for (BlockNumber b = first; b <= last; b++)
+		{
+			pg_atomic_uint32 *word = &dumper_shared->scan_blocks[b / 32];
+			uint32		bit = UINT32_C(1) << (b % 32);
+
+			if ((pg_atomic_read_u32(word) & bit) == 0)
+				(void) pg_atomic_fetch_or_u32(word, bit);
+		}
+	}
+	else
+	{
+		/* Many or far: every block from the first on, which may only go down. */
+		uint32		from = pg_atomic_read_u32(&dumper_shared->scan_from);
+
+		while (first < from &&
+			   !pg_atomic_compare_exchange_u32(&dumper_shared->scan_from, &from,
+											   first))
+			;
+	}
 
 	/*
 	 * A worker backing off after a failure would only wake, see that its
@@ -173,30 +204,53 @@ dumper_wake_worker(BlockNumber first_block)
 }
 
 /*
- * The worker takes the scan hint: the lowest block committed into since it
- * last took it (InvalidBlockNumber: none), and resets it.  Call it before
- * taking the snapshot of the scan.  Without the segment, a full scan.
+ * The worker takes the scan hint, the blocks committed into since it last
+ * took it, and resets it.  Returns false when there is none.  Call it
+ * before taking the snapshot of the scan.  Without the segment, a full
+ * scan.
  */
-BlockNumber
-dumper_take_scan_hint(void)
+bool
+dumper_take_scan_hint(DumperScanHint *hint)
 {
+	bool		any;
+
+	memset(hint->blocks, 0, sizeof(hint->blocks));
 	if (dumper_shared == NULL)
-		return 0;
-	return pg_atomic_exchange_u32(&dumper_shared->scan_from, InvalidBlockNumber);
+	{
+		hint->from = 0;
+		return true;
+	}
+	hint->from = pg_atomic_exchange_u32(&dumper_shared->scan_from, InvalidBlockNumber);
+	any = (hint->from != InvalidBlockNumber);
+	for (int i = 0; i < DUMPER_HINT_WORDS; i++)
+	{
+		/* A look first: most words are zero, and stay unwritten. */
+		if (pg_atomic_read_u32(&dumper_shared->scan_blocks[i]) != 0)
+		{
+			hint->blocks[i] = pg_atomic_exchange_u32(&dumper_shared->scan_blocks[i], 0);
+			any |= (hint->blocks[i] != 0);
+		}
+	}
+	return any;
 }
 
 /*
  * Has a writer left a hint that the worker has not taken yet?  A look only,
  * without taking it: the worker skips a batch that could find nothing.
- * (The latch protocol orders this read: a writer lowers the hint before it
- * sets the latch, and the worker looks after resetting it.)
+ * (The latch protocol orders this read: a writer updates the hint before
+ * it sets the latch, and the worker looks after resetting it.)
  */
 bool
 dumper_scan_hint_pending(void)
 {
 	if (dumper_shared == NULL)
 		return true;
-	return pg_atomic_read_u32(&dumper_shared->scan_from) != InvalidBlockNumber;
+	if (pg_atomic_read_u32(&dumper_shared->scan_from) != InvalidBlockNumber)
+		return true;
+	for (int i = 0; i < DUMPER_HINT_WORDS; i++)
+		if (pg_atomic_read_u32(&dumper_shared->scan_blocks[i]) != 0)
+			return true;
+	return false;
 }
 
 /* Count a delivered batch of paths. */

@@ -25,7 +25,24 @@ extern void dumper_shmem_init(void);
 extern bool dumper_shmem_available(void);
 extern void dumper_worker_attach(Latch *latch, Oid dboid);
 extern void dumper_worker_detach(void);
-extern BlockNumber dumper_take_scan_hint(void);
+/*
+ * The worker's scan hint (shmem.c): the blocks of dumper.queue that rows
+ * committed into since the worker last took it.  A committing writer marks
+ * the few blocks its rows went to in "blocks" when they are among the first
+ * DUMPER_HINT_BLOCKS, and otherwise lowers "from", below which nothing is
+ * hinted but marked blocks: the worker scans the marked blocks and every
+ * block from "from" on (InvalidBlockNumber: none).
+ */
+#define DUMPER_HINT_BLOCKS	4096
+#define DUMPER_HINT_WORDS	(DUMPER_HINT_BLOCKS / 32)
+
+typedef struct DumperScanHint
+{
+	BlockNumber from;
+	uint32		blocks[DUMPER_HINT_WORDS];	/* bit b % 32 of word b / 32 */
+} DumperScanHint;
+
+extern bool dumper_take_scan_hint(DumperScanHint *hint);
 extern bool dumper_scan_hint_pending(void);
 extern void dumper_stats_delivered(int64 paths);
 extern void dumper_stats_failure(const char *error);

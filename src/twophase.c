@@ -49,7 +49,7 @@ twophase_process_utility(PlannedStmt *pstmt, const char *queryString,
 								params, queryEnv, dest, qc);
 
 	if (commit_prepared)
-		dumper_wake_worker(0);
+		dumper_wake_worker(0, InvalidBlockNumber);
 }
 
 /* Install the hook; from _PG_init, with shared_preload_libraries only. */

@@ -11,8 +11,11 @@
 # from the block its writer hinted to block 0 before the worker looks: the
 # worker must notice the table's new file and scan it whole.  (Autovacuum
 # is off so that, the queue's free space unrecorded, that row is written at
-# its end.)  Last of all, a prepared transaction is delivered as soon as
-# COMMIT PREPARED has committed it.
+# its end.)  Then one transaction's rows spread over more blocks than a
+# commit marks one by one: its hint is every block from its first on, and
+# a batch large enough to take them all in one scan must find the last.
+# Last of all, a prepared transaction is delivered as soon as COMMIT
+# PREPARED has committed it.
 use strict;
 use warnings;
 use IPC::Run;
@@ -141,6 +144,25 @@ kill 'CONT', $worker;
 ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM dumper_pending'),
 	'the worker finds the moved row in the new file');
 is($redis->cmd('EXISTS', 'dumper:/item/moved/'), '0', 'its key is deleted');
+
+# One transaction's rows over many blocks (shmem.c marks up to 8 one by
+# one): with batches large enough not to stop part-way, nothing but the
+# hint's "every block from the first on" leads the worker to the last one.
+$node->append_conf('postgresql.conf', 'dumper.batch_size = 100000');
+$node->reload;
+kill 'STOP', $worker;
+$redis->cmd('SET', "dumper:/wide/$_/" . ('x' x 1000), 'stamp') for (1, 200);
+$node->safe_psql('postgres', q{
+	SELECT count(dumper_invalidate('/wide/' || g || '/' || repeat('x', 1000)))
+	FROM generate_series(1, 200) g});
+cmp_ok($node->safe_psql('postgres',
+		q{SELECT count(DISTINCT (ctid::text::point)[0]) FROM dumper.queue}),
+	'>', 8, 'one transaction\'s rows span more than 8 blocks');
+kill 'CONT', $worker;
+ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM dumper_pending'),
+	'the worker delivers every block of the wide transaction');
+is($redis->cmd('EXISTS', "dumper:/wide/1/" . ('x' x 1000)), '0', 'its first key is deleted');
+is($redis->cmd('EXISTS', "dumper:/wide/200/" . ('x' x 1000)), '0', 'and its last');
 
 # A prepared transaction: its writer's commit callback never runs, so
 # COMMIT PREPARED, from another session, must wake the worker itself.
