@@ -205,8 +205,8 @@ dumper_regcache_init(void)
 /*
  * The SQL expression producing the paths of rowexpr (a value of the row
  * type of registered table relid), one text per result row, NULLs allowed.
- * *read_only says whether it may run without a fresh snapshot (templates,
- * or a paths function that is not VOLATILE).
+ * *read_only, unless read_only is NULL, says whether it may run without a
+ * fresh snapshot (templates, or a paths function that is not VOLATILE).
  */
 char *
 dumper_paths_expr(const DumperRegistration *reg, Oid relid, const char *rowexpr,
@@ -232,7 +232,8 @@ dumper_paths_expr(const DumperRegistration *reg, Oid relid, const char *rowexpr,
 												 RelationGetRelationName(rel), rowexpr));
 		appendStringInfoString(&sql, "]::pg_catalog.text[])");
 		table_close(rel, AccessShareLock);
-		*read_only = true;
+		if (read_only != NULL)
+			*read_only = true;
 		return sql.data;
 	}
 
@@ -250,7 +251,8 @@ dumper_paths_expr(const DumperRegistration *reg, Oid relid, const char *rowexpr,
 		expr = psprintf("pg_catalog.unnest(%s(%s))", qualname, rowexpr);
 	else
 		expr = psprintf("%s(%s)", qualname, rowexpr);
-	*read_only = (procform->provolatile != PROVOLATILE_VOLATILE);
+	if (read_only != NULL)
+		*read_only = (procform->provolatile != PROVOLATILE_VOLATILE);
 	ReleaseSysCache(proctup);
 	return expr;
 }

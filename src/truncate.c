@@ -118,7 +118,6 @@ truncate_registered(Relation rel)
 	DumperRegistration reg;
 	Oid			regrelid = dumper_registered_table(relid, &reg);
 	StringInfoData rowexpr;
-	bool		read_only;		/* unused: truncate_gather_query reads read-only */
 	char	   *expr;
 
 	/*
@@ -156,7 +155,7 @@ truncate_registered(Relation rel)
 		table_close(regrel, AccessShareLock);
 	}
 	truncate_refuse_row_security(relid);
-	expr = dumper_paths_expr(&reg, regrelid, rowexpr.data, &read_only);
+	expr = dumper_paths_expr(&reg, regrelid, rowexpr.data, NULL);
 	truncate_gather_query(psprintf("SELECT %s FROM ONLY %s AS r",
 								   expr, truncate_relname(relid)));
 }
@@ -175,7 +174,6 @@ truncate_join(Relation rel)
 		ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
 		DumperRegistration reg;
 		StringInfoData query;
-		bool		read_only;
 
 		if (!dumper_registration_read(fk->confrelid, &reg))
 			continue;
@@ -184,7 +182,7 @@ truncate_join(Relation rel)
 		initStringInfo(&query);
 		appendStringInfo(&query,
 						 "SELECT %s FROM %s AS r WHERE EXISTS (SELECT FROM ONLY %s AS j WHERE ",
-						 dumper_paths_expr(&reg, fk->confrelid, "r", &read_only),
+						 dumper_paths_expr(&reg, fk->confrelid, "r", NULL),
 						 truncate_relname(fk->confrelid),
 						 truncate_relname(RelationGetRelid(rel)));
 		for (int k = 0; k < fk->nkeys; k++)
