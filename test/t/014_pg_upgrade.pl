@@ -6,7 +6,11 @@
 # succeeds, that the registrations and triggers come back as they were, that
 # invalidations pending at the upgrade are delivered afterwards, that writes
 # through a paths function, templates and a join table are delivered, and
-# that a paths function renamed afterwards keeps its registration.
+# that a paths function renamed afterwards keeps its registration.  The new
+# cluster starts with Redis unreachable: the worker's first batch fails,
+# and the triggers' dependencies on the paths function, which the upgrade
+# did not carry, must come back all the same (the worker records them in a
+# transaction of their own).
 use strict;
 use warnings;
 use Cwd;
@@ -68,7 +72,7 @@ is($old->safe_psql('postgres', $pending_sql),
 $old->stop;
 
 # ---- the upgrade ---------------------------------------------------------------
-my $new = DumperTest::new_node('new', redis => $redis, preload => 1,
+my $new = DumperTest::new_node('new', redis => $closed, preload => 1,
 	extra => [ "dumper.naptime = '200ms'" ]);
 my $bindir = $new->config_data('--bindir');
 # pg_upgrade writes its logs in the current directory: a writable one.
@@ -93,13 +97,28 @@ is($new->safe_psql('postgres', $registrations_sql), $registrations,
 	'new cluster: the registrations as they were');
 is($new->safe_psql('postgres', $triggers_sql), $triggers,
 	'new cluster: dumper\'s triggers as they were');
+
+# Redis unreachable at start: the first batch fails, the sync stays.
+my $depends_sql = q{
+	SELECT count(*) FROM pg_depend
+	 WHERE classid = 'pg_trigger'::regclass AND refclassid = 'pg_proc'::regclass
+	   AND refobjid = %s::regprocedure};
+ok($new->poll_query_until('postgres', 'SELECT failures > 0 FROM dumper_stats'),
+	'new cluster, Redis unreachable: the worker\'s batches fail');
+ok( $new->poll_query_until('postgres',
+		sprintf($depends_sql, q{'"Shop"."icecream paths"(icecream)'}), '2'),
+	'new cluster, Redis unreachable: the worker gives both triggers their dependency on the paths function');
+is($redis->cmd('EXISTS', map { "dumper:$_" }
+		qw(/icecream/vanilla/ /icecream/mint/ /icecreams/ /size/small/)), '4',
+	'new cluster, Redis unreachable: nothing delivered yet');
+DumperTest::set_redis_url($new, $redis->url);
 ok( $redis->wait_for(
 		sub {
 			$redis->cmd('EXISTS', map { "dumper:$_" }
 				  qw(/icecream/vanilla/ /icecream/mint/ /icecreams/ /size/small/)) eq '0';
 		},
 		timeout => 30),
-	'new cluster: the invalidations pending at the upgrade are delivered');
+	'new cluster: the invalidations pending at the upgrade are delivered once Redis is reachable');
 
 # Writes through each kind of registration, each its own transaction.
 sub write_delivered
@@ -119,15 +138,8 @@ write_delivered(q{INSERT INTO icecream_sizes VALUES (2, 1)},
 is($redis->cmd('EXISTS', 'dumper:/unrelated/'), '1', 'new cluster: no other key deleted');
 
 # The paths function still guards itself: the upgrade did not carry the
-# triggers' dependency on it; the worker gives it back in its database, and
-# a DROP gives it back in any database before it runs.
-my $depends_sql = q{
-	SELECT count(*) FROM pg_depend
-	 WHERE classid = 'pg_trigger'::regclass AND refclassid = 'pg_proc'::regclass
-	   AND refobjid = %s::regprocedure};
-ok( $new->poll_query_until('postgres',
-		sprintf($depends_sql, q{'"Shop"."icecream paths"(icecream)'}), '2'),
-	'new cluster: the worker gives both triggers their dependency on the paths function');
+# triggers' dependency on it; the worker gave it back in its database
+# (above), and a DROP gives it back in any database before it runs.
 my ($ret, $out, $err) = $new->psql('postgres',
 	'BEGIN; DROP FUNCTION "Shop"."icecream paths"(icecream); ROLLBACK;');
 like($err, qr/because other objects depend on it/,
