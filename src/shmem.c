@@ -12,8 +12,9 @@
  * once by the worker at start and cleared at exit, and setting a latch that
  * has meanwhile been taken by another process only causes a spurious wake-up
  * (the pattern walsender wake-ups use).  dumper_wake_worker runs in
- * XACT_EVENT_COMMIT and must not fail: it only lowers an atomic, reads and
- * calls SetLatch (not while the worker backs off after a failure).
+ * XACT_EVENT_COMMIT and must not fail: it only reads and updates atomics
+ * (marks blocks, or lowers scan_from), reads the latch pointer and calls
+ * SetLatch (not while the worker backs off after a failure).
  *
  * The scan hint (shmem.h): a committed writer marks the blocks of
  * dumper.queue its rows went to, or lowers scan_from to the first of them
