@@ -33,9 +33,10 @@
  * to come, with a wake-up.  Block numbers hold only within one file of the
  * table: when its relfilenode changed since the worker's last scan
  * (rotation, VACUUM FULL, CLUSTER, a new extension), the scan is a full
- * one.  A prepared transaction's writer leaves no hint: COMMIT PREPARED
- * hints every block instead (twophase.c), and the worker also scans the
- * whole queue every dumper.naptime.
+ * one.  A prepared transaction's writer leaves no hint at its PREPARE:
+ * COMMIT PREPARED hints its blocks instead, or every block when they are
+ * not known (twophase.c), and the worker also scans the whole queue every
+ * dumper.naptime.  Each scan says how many blocks it read at DEBUG2.
  * Sessions calling dumper_deliver always scan the whole queue, and leave
  * alone the rows of their own transaction (spilled paths), which only its
  * commit may release.
@@ -189,6 +190,7 @@ dumper_deliver_batch(DumperRedis *redis, int max_paths, BlockNumber *scan_from,
 	BlockNumber pos = 0;
 	BlockNumber run_start;
 	BlockNumber run_count;
+	BlockNumber blocks_read = 0;
 	BlockNumber left_behind = InvalidBlockNumber;
 	bool		full = false;
 	bool		started = false;
@@ -269,6 +271,7 @@ dumper_deliver_batch(DumperRedis *redis, int max_paths, BlockNumber *scan_from,
 			table_rescan(scan, NULL);
 		started = true;
 		heap_setscanlimits(scan, run_start, run_count);
+		blocks_read += run_count;
 		while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 		{
 			BlockNumber block = ItemPointerGetBlockNumber(&tuple->t_self);
@@ -278,6 +281,7 @@ dumper_deliver_batch(DumperRedis *redis, int max_paths, BlockNumber *scan_from,
 			if (npaths >= max_paths)
 			{
 				left_behind = Min(left_behind, block);	/* the rest is next */
+				blocks_read -= run_start + run_count - 1 - block;
 				stopped = true;
 				break;
 			}
@@ -303,6 +307,8 @@ dumper_deliver_batch(DumperRedis *redis, int max_paths, BlockNumber *scan_from,
 	table_endscan(scan);
 	table_close(rel, NoLock);	/* keep the lock until commit */
 	PopActiveSnapshot();
+	elog(DEBUG2, "dumper read %u of the %u blocks of its queue and claimed " INT64_FORMAT " rows",
+		 blocks_read, nblocks, claimed);
 	if (scan_from != NULL)
 		*scan_from = left_behind;
 

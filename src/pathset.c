@@ -471,7 +471,8 @@ pathset_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 
 /*
  * Queue the set at pre-commit and pre-prepare; wake the worker after
- * commit; forget the set at every end of transaction.
+ * commit; record the blocks of a prepared transaction for its COMMIT
+ * PREPARED; forget the set at every end of transaction.
  */
 static void
 pathset_xact_callback(XactEvent event, void *arg pg_attribute_unused())
@@ -499,8 +500,18 @@ pathset_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 			pathset_wake = false;
 			pathset_reset();
 			break;
-		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
+			{
+				BlockNumber last;
+				BlockNumber first = dumper_queue_take_blocks(&last);
+
+				/* For COMMIT PREPARED to hint; cannot fail. */
+				dumper_twophase_prepared(first, last);
+			}
+			pathset_wake = false;
+			pathset_reset();
+			break;
+		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			{

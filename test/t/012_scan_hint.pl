@@ -15,7 +15,8 @@
 # commit marks one by one: its hint is every block from its first on, and
 # a batch large enough to take them all in one scan must find the last.
 # Last of all, a prepared transaction is delivered as soon as COMMIT
-# PREPARED has committed it.
+# PREPARED has committed it, the worker reading only the blocks that
+# transaction wrote (recorded at PREPARE) or, after a restart, every block.
 use strict;
 use warnings;
 use IPC::Run;
@@ -178,6 +179,101 @@ is($redis->cmd('EXISTS', 'dumper:/item/prepared/'), '1', 'nothing is delivered b
 $node->safe_psql('postgres', q{COMMIT PREPARED 'p1'});
 ok($redis->wait_for(sub { $redis->cmd('EXISTS', 'dumper:/item/prepared/') eq '0' }),
 	'COMMIT PREPARED wakes the worker: delivered without a periodic full scan');
+
+# COMMIT PREPARED hints the blocks its transaction wrote, recorded at
+# PREPARE (twophase.c): the worker reads one block, not the whole queue.
+# Each batch says at DEBUG2 how many blocks it read.  First a queue of many
+# blocks, all delivered (a new file, then one wide transaction); then, to
+# show that ROLLBACK PREPARED frees its record, more prepared transactions
+# rolled back than the table has slots (max_prepared_transactions = 10).
+$node->append_conf('postgresql.conf', 'log_min_messages = debug2');
+$node->reload;
+
+# The worker reloads when it next wakes: write until one of its batches logs.
+my $logged = 0;
+for my $try (1 .. 50)
+{
+	my $pos = -s $node->logfile;
+	$node->safe_psql('postgres', q{SELECT dumper_invalidate('/item/probe/')});
+	last unless $node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM dumper_pending');
+	$logged = slurp_file($node->logfile, $pos) =~ /dumper read \d+ of the \d+ blocks of its queue/;
+	last if $logged;
+}
+ok($logged, 'the worker logs how many blocks each batch read (DEBUG2)');
+
+# The (read, of) pairs of the batches logged in $text.
+sub scans
+{
+	my ($text) = @_;
+	my @pairs;
+	push @pairs, [ $1, $2 ]
+	  while $text =~ /dumper read (\d+) of the (\d+) blocks of its queue/g;
+	return @pairs;
+}
+
+my $logpos = -s $node->logfile;
+$node->safe_psql('postgres', 'VACUUM FULL dumper.queue');
+$node->safe_psql('postgres', q{
+	SELECT count(dumper_invalidate('/filler2/' || g || '/' || repeat('x', 1000)))
+	FROM generate_series(1, 200) g});
+ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM dumper_pending'),
+	'the wide filler is delivered');
+my $nblocks = $node->safe_psql('postgres',
+	q{SELECT pg_relation_size('dumper.queue') / current_setting('block_size')::int});
+cmp_ok($nblocks, '>', 8, 'the queue has many blocks');
+is(join(' ', map { "$_->[0]/$_->[1]" } scans(slurp_file($node->logfile, $logpos))),
+	"$nblocks/$nblocks", 'the table\'s new file is read whole, in one batch');
+for my $i (1 .. 12)
+{
+	$node->safe_psql('postgres', qq{
+		BEGIN;
+		SELECT dumper_invalidate('/item/rolled-back/');
+		PREPARE TRANSACTION 'r$i';
+		ROLLBACK PREPARED 'r$i';
+	});
+}
+
+$redis->cmd('SET', 'dumper:/item/prepared2/', 'stamp');
+$node->safe_psql('postgres', q{
+	BEGIN;
+	SELECT dumper_invalidate('/item/prepared2/');
+	PREPARE TRANSACTION 'p2';
+});
+$logpos = -s $node->logfile;
+$node->safe_psql('postgres', q{COMMIT PREPARED 'p2'});
+ok($redis->wait_for(sub { $redis->cmd('EXISTS', 'dumper:/item/prepared2/') eq '0' }),
+	'the prepared transaction is delivered');
+my @scans = scans(slurp_file($node->logfile, $logpos));
+is(scalar(@scans), 1, 'COMMIT PREPARED: one batch');
+is($scans[0][0], 1, 'it reads the one block its transaction wrote');
+cmp_ok($scans[0][1], '>=', $nblocks, 'of the whole queue');
+
+# A prepared transaction that queued nothing wakes nobody at its commit:
+# the next write's batch reads its one block, and nothing else is read.
+$logpos = -s $node->logfile;
+$node->safe_psql('postgres', q{BEGIN; SELECT 1; PREPARE TRANSACTION 'p3'});
+$node->safe_psql('postgres', q{COMMIT PREPARED 'p3'});
+$redis->cmd('SET', 'dumper:/item/after-p3/', 'stamp');
+$node->safe_psql('postgres', q{SELECT dumper_invalidate('/item/after-p3/')});
+ok($redis->wait_for(sub { $redis->cmd('EXISTS', 'dumper:/item/after-p3/') eq '0' }),
+	'the write after an empty prepared transaction is delivered');
+is(join(' ', map { $_->[0] } scans(slurp_file($node->logfile, $logpos))), '1',
+	'an empty prepared transaction\'s commit makes the worker read nothing');
+
+# A restart forgets the records: COMMIT PREPARED then asks for a whole scan.
+$redis->cmd('SET', 'dumper:/item/restarted/', 'stamp');
+$node->safe_psql('postgres', q{
+	BEGIN;
+	SELECT dumper_invalidate('/item/restarted/');
+	PREPARE TRANSACTION 'p4';
+});
+$node->restart;
+ok($node->poll_query_until('postgres',
+		q{SELECT state = 'idle' FROM pg_stat_activity WHERE backend_type = 'dumper worker'}),
+	'the worker runs again');
+$node->safe_psql('postgres', q{COMMIT PREPARED 'p4'});
+ok($redis->wait_for(sub { $redis->cmd('EXISTS', 'dumper:/item/restarted/') eq '0' }),
+	'after a restart, COMMIT PREPARED still wakes the worker: delivered');
 
 my $failures = $node->safe_psql('postgres', 'SELECT failures FROM dumper_stats');
 is($failures, '0', 'the worker never failed');
