@@ -21,16 +21,20 @@
  * statement), the worker is told to scan the queue from its first block.
  * The record is made at XACT_EVENT_PREPARE, before PostgreSQL lets any
  * other backend finish the transaction, so COMMIT PREPARED cannot look
- * before it exists.  GIDs are unique among prepared transactions: a slot
- * still holding a GID being prepared again is a leftover (its transaction
- * was finished outside this hook) and is reused.
+ * before it exists; COMMIT PREPARED takes it before it runs, while the GID
+ * is still taken (the statement frees it before it returns, and another
+ * transaction may be prepared under it at once).  So a slot still holding
+ * a GID being prepared again is a leftover (a COMMIT PREPARED that failed
+ * after its commit, or a transaction finished outside this hook) and is
+ * reused.
  *
  * Rules: installed only with shared_preload_libraries (without the worker
  * there is nobody to wake); the hooks chain to the previous ones, and the
  * ProcessUtility hook adds no work to any other statement than a type test.
  * Errors: none of its own; the record at PREPARE cannot fail (a full table
  * only loses the hint: COMMIT PREPARED then asks for a whole scan); a
- * failing COMMIT PREPARED throws before the wake-up and keeps the record.
+ * failing COMMIT PREPARED or ROLLBACK PREPARED puts the record back, and
+ * the COMMIT PREPARED asks for a whole scan.
  * Locking: one LWLock protects the table.
  *
  *-------------------------------------------------------------------------
@@ -143,18 +147,15 @@ twophase_take(const char *gid, BlockNumber *first, BlockNumber *last)
 }
 
 /*
- * Record the queue blocks of the transaction being prepared (first
- * InvalidBlockNumber: none) under the GID of this backend's PREPARE
- * TRANSACTION; from the XACT_EVENT_PREPARE callback (pathset.c).  Must not
- * fail: a prepare with no GID known, or a full table, records nothing.
+ * Store a record for gid in a free slot, or, when replace, in the slot of
+ * a leftover under the same GID; a full table stores nothing.  Nothing
+ * here can fail but the lock's acquisition.
  */
-void
-dumper_twophase_prepared(BlockNumber first, BlockNumber last)
+static void
+twophase_store(const char *gid, BlockNumber first, BlockNumber last, bool replace)
 {
 	TwoPhaseBlocks *slot = NULL;
 
-	if (twophase_shared == NULL || twophase_gid[0] == '\0')
-		return;
 	LWLockAcquire(twophase_shared->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < twophase_shared->nslots; i++)
 	{
@@ -165,27 +166,61 @@ dumper_twophase_prepared(BlockNumber first, BlockNumber last)
 			if (slot == NULL)
 				slot = s;
 		}
-		else if (strcmp(s->gid, twophase_gid) == 0)
+		else if (strcmp(s->gid, gid) == 0)
 		{
-			slot = s;			/* a leftover under the same GID */
+			slot = replace ? s : NULL;
 			break;
 		}
 	}
 	if (slot != NULL)
 	{
-		strlcpy(slot->gid, twophase_gid, GIDSIZE);
+		strlcpy(slot->gid, gid, GIDSIZE);
 		slot->first = first;
 		slot->last = last;
 	}
 	LWLockRelease(twophase_shared->lock);
-	twophase_gid[0] = '\0';
 }
 
 /*
- * Run the statement; then, after a PREPARE TRANSACTION, remember its GID
- * for the prepare to come at the end of the statement; after a COMMIT
- * PREPARED, wake the worker with the recorded blocks; after a ROLLBACK
- * PREPARED, drop the record.
+ * Record the queue blocks of the transaction being prepared (first
+ * InvalidBlockNumber: none) under the GID of this backend's PREPARE
+ * TRANSACTION; from the XACT_EVENT_PREPARE callback (pathset.c).  Must not
+ * fail: a prepare with no GID known, or a full table, records nothing.  A
+ * record already under this GID is a leftover (see the header).
+ */
+void
+dumper_twophase_prepared(BlockNumber first, BlockNumber last)
+{
+	if (twophase_shared == NULL || twophase_gid[0] == '\0')
+		return;
+	twophase_store(twophase_gid, first, last, true);
+	twophase_gid[0] = '\0';
+}
+
+/* Run the statement through the next hook, or PostgreSQL's own. */
+static void
+twophase_next(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+			  ProcessUtilityContext context, ParamListInfo params,
+			  QueryEnvironment *queryEnv, DestReceiver *dest,
+			  QueryCompletion *qc)
+{
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context,
+							 params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+}
+
+/*
+ * Run the statement.  After a PREPARE TRANSACTION, remember its GID for the
+ * prepare to come at the end of the statement.  COMMIT PREPARED and
+ * ROLLBACK PREPARED take the record *before* running: the statement frees
+ * the GID before it returns, and a transaction prepared under the same GID
+ * meanwhile must keep its own record.  After a COMMIT PREPARED, wake the
+ * worker with the recorded blocks.  If the statement fails, the record goes
+ * back (unless the GID was prepared again), and a failed COMMIT PREPARED
+ * asks for a whole scan, in case it failed after its commit.
  */
 static void
 twophase_process_utility(PlannedStmt *pstmt, const char *queryString,
@@ -196,8 +231,13 @@ twophase_process_utility(PlannedStmt *pstmt, const char *queryString,
 	Node	   *parsetree = pstmt->utilityStmt;
 	TransactionStmtKind kind = TRANS_STMT_BEGIN;	/* none of ours */
 	char		gid[GIDSIZE];
-	BlockNumber first;
-	BlockNumber last;
+	BlockNumber taken_first;
+	BlockNumber taken_last;
+
+	/* Set before PG_TRY, read in PG_CATCH. */
+	volatile bool have = false;
+	volatile BlockNumber first = InvalidBlockNumber;
+	volatile BlockNumber last = InvalidBlockNumber;
 
 	if (IsA(parsetree, TransactionStmt))
 	{
@@ -212,29 +252,43 @@ twophase_process_utility(PlannedStmt *pstmt, const char *queryString,
 		}
 	}
 
-	if (prev_process_utility)
-		prev_process_utility(pstmt, queryString, readOnlyTree, context,
-							 params, queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
-
-	switch (kind)
+	if (kind == TRANS_STMT_BEGIN)
 	{
-		case TRANS_STMT_PREPARE:
-			strlcpy(twophase_gid, gid, GIDSIZE);
-			break;
-		case TRANS_STMT_COMMIT_PREPARED:
-			if (!twophase_take(gid, &first, &last))
-				dumper_wake_worker(0, InvalidBlockNumber);
-			else if (first != InvalidBlockNumber)
-				dumper_wake_worker(first, last);
-			break;
-		case TRANS_STMT_ROLLBACK_PREPARED:
-			(void) twophase_take(gid, &first, &last);
-			break;
-		default:
-			break;
+		twophase_next(pstmt, queryString, readOnlyTree, context, params,
+					  queryEnv, dest, qc);
+		return;
+	}
+
+	if (kind != TRANS_STMT_PREPARE &&
+		twophase_take(gid, &taken_first, &taken_last))
+	{
+		have = true;
+		first = taken_first;
+		last = taken_last;
+	}
+	PG_TRY();
+	{
+		twophase_next(pstmt, queryString, readOnlyTree, context, params,
+					  queryEnv, dest, qc);
+	}
+	PG_CATCH();
+	{
+		if (have)
+			twophase_store(gid, first, last, false);
+		if (kind == TRANS_STMT_COMMIT_PREPARED)
+			dumper_wake_worker(0, InvalidBlockNumber);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	if (kind == TRANS_STMT_PREPARE)
+		strlcpy(twophase_gid, gid, GIDSIZE);
+	else if (kind == TRANS_STMT_COMMIT_PREPARED)
+	{
+		if (!have)
+			dumper_wake_worker(0, InvalidBlockNumber);
+		else if (first != InvalidBlockNumber)
+			dumper_wake_worker(first, last);
 	}
 }
 

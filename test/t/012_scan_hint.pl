@@ -20,6 +20,7 @@
 use strict;
 use warnings;
 use IPC::Run;
+use Time::HiRes qw(usleep);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -211,6 +212,18 @@ sub scans
 	return @pairs;
 }
 
+# Prepare a transaction gid that invalidates path, whose key is set first.
+sub prepare_path
+{
+	my ($gid, $path) = @_;
+	$redis->cmd('SET', "dumper:$path", 'stamp');
+	$node->safe_psql('postgres', qq{
+		BEGIN;
+		SELECT dumper_invalidate('$path');
+		PREPARE TRANSACTION '$gid';
+	});
+}
+
 my $logpos = -s $node->logfile;
 $node->safe_psql('postgres', 'VACUUM FULL dumper.queue');
 $node->safe_psql('postgres', q{
@@ -233,12 +246,7 @@ for my $i (1 .. 12)
 	});
 }
 
-$redis->cmd('SET', 'dumper:/item/prepared2/', 'stamp');
-$node->safe_psql('postgres', q{
-	BEGIN;
-	SELECT dumper_invalidate('/item/prepared2/');
-	PREPARE TRANSACTION 'p2';
-});
+prepare_path('p2', '/item/prepared2/');
 $logpos = -s $node->logfile;
 $node->safe_psql('postgres', q{COMMIT PREPARED 'p2'});
 ok($redis->wait_for(sub { $redis->cmd('EXISTS', 'dumper:/item/prepared2/') eq '0' }),
@@ -260,13 +268,34 @@ ok($redis->wait_for(sub { $redis->cmd('EXISTS', 'dumper:/item/after-p3/') eq '0'
 is(join(' ', map { $_->[0] } scans(slurp_file($node->logfile, $logpos))), '1',
 	'an empty prepared transaction\'s commit makes the worker read nothing');
 
+# A COMMIT PREPARED that fails (here, inside a transaction block) asks for
+# a whole scan, in case it failed after its commit, and puts the record
+# back: the one that succeeds then reads the one block again.
+prepare_path('p5', '/item/prepared5/');
+$logpos = -s $node->logfile;
+my ($ret5, $out5, $err5) = $node->psql('postgres', q{BEGIN; COMMIT PREPARED 'p5'; COMMIT});
+like($err5, qr/COMMIT PREPARED cannot run inside a transaction block/,
+	'COMMIT PREPARED in a transaction block fails');
+my $whole = 0;
+for my $try (1 .. 100)
+{
+	$whole = grep { $_->[0] == $_->[1] } scans(slurp_file($node->logfile, $logpos));
+	last if $whole;
+	usleep(100_000);
+}
+ok($whole, 'the failed COMMIT PREPARED has the worker scan the whole queue');
+is($redis->cmd('EXISTS', 'dumper:/item/prepared5/'), '1', 'which finds nothing committed');
+$logpos = -s $node->logfile;
+$node->safe_psql('postgres', q{COMMIT PREPARED 'p5'});
+ok($redis->wait_for(sub { $redis->cmd('EXISTS', 'dumper:/item/prepared5/') eq '0' }),
+	'the COMMIT PREPARED that succeeds is delivered');
+is(join(' ', map { $_->[0] } scans(slurp_file($node->logfile, $logpos))), '1',
+	'from its record, put back: one block read');
+is($node->safe_psql('postgres', 'SELECT failures FROM dumper_stats'), '0',
+	'the worker never failed before the restart');
+
 # A restart forgets the records: COMMIT PREPARED then asks for a whole scan.
-$redis->cmd('SET', 'dumper:/item/restarted/', 'stamp');
-$node->safe_psql('postgres', q{
-	BEGIN;
-	SELECT dumper_invalidate('/item/restarted/');
-	PREPARE TRANSACTION 'p4';
-});
+prepare_path('p4', '/item/restarted/');
 $node->restart;
 ok($node->poll_query_until('postgres',
 		q{SELECT state = 'idle' FROM pg_stat_activity WHERE backend_type = 'dumper worker'}),
@@ -276,7 +305,7 @@ ok($redis->wait_for(sub { $redis->cmd('EXISTS', 'dumper:/item/restarted/') eq '0
 	'after a restart, COMMIT PREPARED still wakes the worker: delivered');
 
 my $failures = $node->safe_psql('postgres', 'SELECT failures FROM dumper_stats');
-is($failures, '0', 'the worker never failed');
+is($failures, '0', 'the worker never failed after the restart');
 
 $node->stop;
 done_testing();
