@@ -500,24 +500,17 @@ pathset_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 			pathset_wake = false;
 			pathset_reset();
 			break;
+		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
 			{
 				BlockNumber last;
 				BlockNumber first = dumper_queue_take_blocks(&last);
 
 				/* For COMMIT PREPARED to hint; cannot fail. */
-				dumper_twophase_prepared(first, last);
-			}
-			pathset_wake = false;
-			pathset_reset();
-			break;
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PARALLEL_COMMIT:
-		case XACT_EVENT_PARALLEL_ABORT:
-			{
-				BlockNumber last;
-
-				(void) dumper_queue_take_blocks(&last);
+				if (event == XACT_EVENT_PREPARE)
+					dumper_twophase_prepared(first, last);
 			}
 			pathset_wake = false;
 			pathset_reset();

@@ -118,32 +118,50 @@ twophase_shmem_startup(void)
 }
 
 /*
+ * The slot holding a record for gid, or NULL; *free: the first free slot
+ * (NULL: none).  Called with the table's lock held.
+ */
+static TwoPhaseBlocks *
+twophase_lookup(const char *gid, TwoPhaseBlocks **free)
+{
+	*free = NULL;
+	for (int i = 0; i < twophase_shared->nslots; i++)
+	{
+		TwoPhaseBlocks *slot = &twophase_shared->slots[i];
+
+		if (slot->gid[0] == '\0')
+		{
+			if (*free == NULL)
+				*free = slot;
+		}
+		else if (strcmp(slot->gid, gid) == 0)
+			return slot;
+	}
+	return NULL;
+}
+
+/*
  * Take the record of the prepared transaction gid out of the table: true
  * and its blocks if there was one.
  */
 static bool
 twophase_take(const char *gid, BlockNumber *first, BlockNumber *last)
 {
-	bool		found = false;
+	TwoPhaseBlocks *slot;
+	TwoPhaseBlocks *free;
 
 	if (twophase_shared == NULL)
 		return false;
 	LWLockAcquire(twophase_shared->lock, LW_EXCLUSIVE);
-	for (int i = 0; i < twophase_shared->nslots; i++)
+	slot = twophase_lookup(gid, &free);
+	if (slot != NULL)
 	{
-		TwoPhaseBlocks *slot = &twophase_shared->slots[i];
-
-		if (slot->gid[0] != '\0' && strcmp(slot->gid, gid) == 0)
-		{
-			*first = slot->first;
-			*last = slot->last;
-			slot->gid[0] = '\0';
-			found = true;
-			break;
-		}
+		*first = slot->first;
+		*last = slot->last;
+		slot->gid[0] = '\0';
 	}
 	LWLockRelease(twophase_shared->lock);
-	return found;
+	return slot != NULL;
 }
 
 /*
@@ -154,24 +172,15 @@ twophase_take(const char *gid, BlockNumber *first, BlockNumber *last)
 static void
 twophase_store(const char *gid, BlockNumber first, BlockNumber last, bool replace)
 {
-	TwoPhaseBlocks *slot = NULL;
+	TwoPhaseBlocks *slot;
+	TwoPhaseBlocks *free;
 
 	LWLockAcquire(twophase_shared->lock, LW_EXCLUSIVE);
-	for (int i = 0; i < twophase_shared->nslots; i++)
-	{
-		TwoPhaseBlocks *s = &twophase_shared->slots[i];
-
-		if (s->gid[0] == '\0')
-		{
-			if (slot == NULL)
-				slot = s;
-		}
-		else if (strcmp(s->gid, gid) == 0)
-		{
-			slot = replace ? s : NULL;
-			break;
-		}
-	}
+	slot = twophase_lookup(gid, &free);
+	if (slot == NULL)
+		slot = free;
+	else if (!replace)
+		slot = NULL;
 	if (slot != NULL)
 	{
 		strlcpy(slot->gid, gid, GIDSIZE);

@@ -20,7 +20,6 @@
 use strict;
 use warnings;
 use IPC::Run;
-use Time::HiRes qw(usleep);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -276,14 +275,9 @@ $logpos = -s $node->logfile;
 my ($ret5, $out5, $err5) = $node->psql('postgres', q{BEGIN; COMMIT PREPARED 'p5'; COMMIT});
 like($err5, qr/COMMIT PREPARED cannot run inside a transaction block/,
 	'COMMIT PREPARED in a transaction block fails');
-my $whole = 0;
-for my $try (1 .. 100)
-{
-	$whole = grep { $_->[0] == $_->[1] } scans(slurp_file($node->logfile, $logpos));
-	last if $whole;
-	usleep(100_000);
-}
-ok($whole, 'the failed COMMIT PREPARED has the worker scan the whole queue');
+ok( DumperTest::wait_for(
+		sub { grep { $_->[0] == $_->[1] } scans(slurp_file($node->logfile, $logpos)) }),
+	'the failed COMMIT PREPARED has the worker scan the whole queue');
 is($redis->cmd('EXISTS', 'dumper:/item/prepared5/'), '1', 'which finds nothing committed');
 $logpos = -s $node->logfile;
 $node->safe_psql('postgres', q{COMMIT PREPARED 'p5'});
