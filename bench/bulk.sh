@@ -5,7 +5,7 @@
 # Time: UPDATE icecream_bulk SET price = price + 1 (all 1,000,000 rows, in
 # autocommit, so dumper's pre-commit flush is inside the time), variants
 # no trigger / SQL function / templates interleaved (rotated as in
-# bench/pgbench.sh), BENCH_ROUNDS rounds, after one untimed warm-up so that
+# bench/pgbench.sh), BENCH_BULK_ROUNDS rounds, after one untimed warm-up so that
 # every timed run finds the same table layout.  Before each: VACUUM, queue
 # drained, CHECKPOINT, quiet CPUs (bench_wait_quiet).
 #
@@ -44,7 +44,7 @@ bench_bulk_time() {
 	bench_bulk_prepare none
 	"$BENCH_PY" "$BENCH_DIR/backend_run.py" "$upd" >/dev/null
 	local variants=(none sql templates)
-	for ((r = 1; r <= BENCH_ROUNDS; r++)); do
+	for ((r = 1; r <= BENCH_BULK_ROUNDS; r++)); do
 		line=""
 		for ((i = 0; i < 3; i++)); do
 			v=${variants[(r - 1 + i) % 3]}
@@ -53,7 +53,7 @@ bench_bulk_time() {
 			bench_put "bulk.$v.$r" "$s"
 			line+=" $v $s"
 		done
-		bench_log "UPDATE of 1,000,000 rows round $r/$BENCH_ROUNDS (s):$line"
+		bench_log "UPDATE of 1,000,000 rows round $r/$BENCH_BULK_ROUNDS (s):$line"
 	done
 }
 

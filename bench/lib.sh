@@ -12,7 +12,7 @@ BENCH_RESULTS=""                # set by bench_start
 BENCH_REDIS_PORT=""
 BENCH_PG_PORT=""
 BENCH_BG_PID=""                 # pid of the last bench_bg
-BENCH_QUIET_LEFT=120            # seconds bench_wait_quiet may still wait
+BENCH_QUIET_LEFT=60             # seconds bench_wait_quiet may still wait
 
 # Print a progress line on stderr.
 bench_log() {
@@ -111,8 +111,8 @@ bench_others() {
 }
 
 # Wait until processes outside the benchmark leave the CPUs alone (under 5 %
-# for 0.3 s): at most 20 s per call and BENCH_QUIET_LEFT seconds (120) in
-# all, so a busy machine delays the suite by two minutes at most; the share
+# for 0.3 s): at most 20 s per call and BENCH_QUIET_LEFT seconds (60) in
+# all, so a busy machine delays the suite by a minute at most; the share
 # they take during each run is reported anyway.
 bench_wait_quiet() {
 	local max=20 waited

@@ -27,7 +27,7 @@
 # during the run, for the cost of delivery per transaction.
 
 BENCH_VARIANTS=(none sql templates notify queue)
-BENCH_DEL_CAP=0                 # rows per client in icecream_del, set below
+BENCH_DEL_CAP=0                 # rows per client in icecream_del, per run
 
 # Write the pgbench scripts into $DT_TMP.
 bench_pgbench_scripts() {
@@ -44,9 +44,6 @@ SQL
 \set n :n + 1
 DELETE FROM icecream_del WHERE id = :client_id * 10000000 + :n;
 SQL
-	# Room for 30,000 transactions/s per client (4 clients), above this
-	# machine's rate (80,000 in all); checked after each run anyway.
-	BENCH_DEL_CAP=$((30000 * BENCH_SECS))
 }
 
 # Make the table of WORKLOAD ready for a run of VARIANT.
@@ -60,7 +57,11 @@ bench_pgbench_prepare() {
 	bench_psql -c "SELECT bench_use('$tbl', 'none')" >/dev/null
 	case $workload in
 	insert) bench_psql -c 'TRUNCATE icecream_ins' ;;
-	delete) bench_psql -c 'TRUNCATE icecream_del' -c "INSERT INTO icecream_del
+	delete)
+		# Room for 30,000 transactions/s per client (4 clients), above this
+		# machine's rate (80,000 in all); checked after each run anyway.
+		BENCH_DEL_CAP=$((30000 * BENCH_SECS))
+		bench_psql -c 'TRUNCATE icecream_del' -c "INSERT INTO icecream_del
 		SELECT c * 10000000 + g, 'flavour-' || (c * 10000000 + g), 1
 		FROM generate_series(0, 3) c, generate_series(1, $BENCH_DEL_CAP) g" ;;
 	esac

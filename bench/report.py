@@ -186,8 +186,10 @@ def main():
     print("dumper benchmark, %s, commit %s, PostgreSQL %s, Redis %s, %s CPUs" % (
         meta("date"), meta("commit"), meta("postgres"), meta("redis"), meta("cpus")))
     print("pgbench -c 4 -j 2 -M prepared, %s s per run, %s rounds interleaved (INSERT, "
-          "DELETE: %s), medians; cpu = fsync, synchronous_commit, full_page_writes off; "
-          "durable = defaults" % (meta("secs"), meta("rounds"), meta("minor_rounds")))
+          "DELETE: %s of %s s; the 1,000,000-row UPDATE: %s), medians; cpu = fsync, "
+          "synchronous_commit, full_page_writes off; durable = defaults" % (
+              meta("secs"), meta("rounds"), meta("minor_rounds"), meta("minor_secs"),
+              meta("bulk_rounds")))
     print()
     for settings, workload in (("cpu", "update"), ("cpu", "insert"), ("cpu", "delete"),
                                ("durable", "update")):

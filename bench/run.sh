@@ -20,10 +20,11 @@
 #
 # Environment: BENCH_SECS (seconds per pgbench run, default 5),
 # BENCH_ROUNDS (default 5; the INSERT and DELETE series, whose only target
-# is to be ahead of the peers, take BENCH_MINOR_ROUNDS, default 3),
-# BENCH_LAT_SECS (default 20); DUMPER_KEEP_TMP=1
-# keeps the servers' directory (logs, raw results) for a look afterwards.
-# About 14 minutes with the defaults on 2 slow cores.
+# is to be ahead of the peers, take BENCH_MINOR_ROUNDS of BENCH_MINOR_SECS,
+# default 3 of 3 s), BENCH_BULK_ROUNDS (the 1,000,000-row UPDATE, default
+# 3), BENCH_LAT_SECS (default 20); DUMPER_KEEP_TMP=1 keeps the servers'
+# directory (logs, raw results) for a look afterwards.
+# About 12 minutes with the defaults on 2 slow cores, packages installed.
 set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$BENCH_DIR/.." && pwd)
@@ -43,16 +44,20 @@ source "$BENCH_DIR/instructions.sh"
 BENCH_SECS=${BENCH_SECS:-5}
 BENCH_ROUNDS=${BENCH_ROUNDS:-5}
 BENCH_MINOR_ROUNDS=${BENCH_MINOR_ROUNDS:-3}
+BENCH_MINOR_SECS=${BENCH_MINOR_SECS:-3}
+BENCH_BULK_ROUNDS=${BENCH_BULK_ROUNDS:-3}
 BENCH_LAT_SECS=${BENCH_LAT_SECS:-20}
 
 bench_start "$repo"
 bench_put meta.secs "$BENCH_SECS"
 bench_put meta.rounds "$BENCH_ROUNDS"
 bench_put meta.minor_rounds "$BENCH_MINOR_ROUNDS"
+bench_put meta.minor_secs "$BENCH_MINOR_SECS"
+bench_put meta.bulk_rounds "$BENCH_BULK_ROUNDS"
 bench_put meta.lat_secs "$BENCH_LAT_SECS"
 bench_pgbench_scripts
 
-bench_log "phase 1: pgbench, CPU-bound settings, ${BENCH_SECS} s x 7 variants x ${BENCH_ROUNDS} rounds (UPDATE) or 5 x ${BENCH_MINOR_ROUNDS} (INSERT, DELETE)"
+bench_log "phase 1: pgbench, CPU-bound settings, ${BENCH_SECS} s x 7 variants x ${BENCH_ROUNDS} rounds (UPDATE) or ${BENCH_MINOR_SECS} s x 5 x ${BENCH_MINOR_ROUNDS} (INSERT, DELETE)"
 bench_settings cpu
 bench_bg "$DT_TMP/queue_size.err" "$BENCH_PY" "$BENCH_DIR/queue_size.py" "$DT_TMP/queue_pgbench"
 queue_sampler=$BENCH_BG_PID
@@ -61,8 +66,8 @@ queue_sampler=$BENCH_BG_PID
 BENCH_VARIANTS=(none sql templates cnoop paused notify queue)
 bench_pgbench_series cpu update
 BENCH_VARIANTS=(none sql templates notify queue)
-BENCH_ROUNDS=$BENCH_MINOR_ROUNDS bench_pgbench_series cpu insert
-BENCH_ROUNDS=$BENCH_MINOR_ROUNDS bench_pgbench_series cpu delete
+BENCH_ROUNDS=$BENCH_MINOR_ROUNDS BENCH_SECS=$BENCH_MINOR_SECS bench_pgbench_series cpu insert
+BENCH_ROUNDS=$BENCH_MINOR_ROUNDS BENCH_SECS=$BENCH_MINOR_SECS bench_pgbench_series cpu delete
 bench_bg_stop "$queue_sampler"
 bench_put queue.pgbench "$(cat "$DT_TMP/queue_pgbench")"
 
