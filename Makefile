@@ -55,7 +55,7 @@ test:
 	bash test/run.sh
 demo:
 	bash demo/run.sh
-# The benchmark suite: one table of ratios (bench/run.sh; about 14 minutes).
+# The benchmark suite: one table of ratios (bench/run.sh; about 12-14 minutes).
 bench:
 	bash bench/run.sh
 
