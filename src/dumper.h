@@ -110,6 +110,8 @@ extern void dumper_wake_worker(BlockNumber first, BlockNumber last);
 
 /* twophase.c: waking the worker after COMMIT PREPARED */
 extern void dumper_twophase_init(void);
+extern void dumper_twophase_shmem_request(void);
+extern void dumper_twophase_shmem_startup(void);
 extern void dumper_twophase_prepared(BlockNumber first, BlockNumber last);
 
 /* worker.c */

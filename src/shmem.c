@@ -7,6 +7,9 @@
  * The segment exists only when dumper is in shared_preload_libraries; every
  * function here is a no-op (or reports "no worker") without it.
  *
+ * Its hooks also request and create twophase.c's table of prepared
+ * transactions, so that the extension has one pair of shared memory hooks.
+ *
  * Locking: one spinlock protects the statistics and the worker's identity.
  * Committing backends read the latch pointer without the lock: it is written
  * once by the worker at start and cleared at exit, and setting a latch that
@@ -74,16 +77,17 @@ static DumperShared *dumper_shared = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
-/* Ask the postmaster for our segment. */
+/* Ask the postmaster for our segment and twophase.c's table. */
 static void
 dumper_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(sizeof(DumperShared)));
+	dumper_twophase_shmem_request();
 }
 
-/* Create or attach to the segment. */
+/* Create or attach to the segment and twophase.c's table. */
 static void
 dumper_shmem_startup(void)
 {
@@ -102,6 +106,7 @@ dumper_shmem_startup(void)
 		for (int i = 0; i < DUMPER_HINT_WORDS; i++)
 			pg_atomic_init_u32(&dumper_shared->scan_blocks[i], 0);
 	}
+	dumper_twophase_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 }
 

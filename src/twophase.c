@@ -29,8 +29,9 @@
  * reused.
  *
  * Rules: installed only with shared_preload_libraries (without the worker
- * there is nobody to wake); the hooks chain to the previous ones, and the
- * ProcessUtility hook adds no work to any other statement than a type test.
+ * there is nobody to wake); the table is requested and created by shmem.c's
+ * hooks, with its segment; the ProcessUtility hook chains to the previous
+ * one and adds no work to any other statement than a type test.
  * Errors: none of its own; the record at PREPARE cannot fail (a full table
  * only loses the hint: COMMIT PREPARED then asks for a whole scan); a
  * failing COMMIT PREPARED or ROLLBACK PREPARED puts the record back, and
@@ -45,7 +46,6 @@
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
-#include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "tcop/utility.h"
@@ -75,8 +75,6 @@ static TwoPhaseShared *twophase_shared = NULL;
 static char twophase_gid[GIDSIZE];
 
 static ProcessUtility_hook_type prev_process_utility = NULL;
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 /* The size of the table. */
 static Size
@@ -86,35 +84,30 @@ twophase_shmem_size(void)
 					mul_size(max_prepared_xacts, sizeof(TwoPhaseBlocks)));
 }
 
-/* Ask the postmaster for the table and its lock. */
-static void
-twophase_shmem_request(void)
+/* Ask for the table and its lock; from shmem.c's shmem_request_hook. */
+void
+dumper_twophase_shmem_request(void)
 {
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(twophase_shmem_size()));
 	RequestNamedLWLockTranche(TWOPHASE_TRANCHE, 1);
 }
 
-/* Create or attach to the table. */
-static void
-twophase_shmem_startup(void)
+/*
+ * Create or attach to the table; from shmem.c's shmem_startup_hook, which
+ * holds AddinShmemInitLock.
+ */
+void
+dumper_twophase_shmem_startup(void)
 {
 	bool		found;
 
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	twophase_shared = ShmemInitStruct("dumper prepared transactions",
-									  twophase_shmem_size(), &found);
+	twophase_shared = ShmemInitStruct(TWOPHASE_TRANCHE, twophase_shmem_size(), &found);
 	if (!found)
 	{
 		memset(twophase_shared, 0, twophase_shmem_size());
 		twophase_shared->lock = &(GetNamedLWLockTranche(TWOPHASE_TRANCHE))->lock;
 		twophase_shared->nslots = max_prepared_xacts;
 	}
-	LWLockRelease(AddinShmemInitLock);
 }
 
 /*
@@ -301,14 +294,13 @@ twophase_process_utility(PlannedStmt *pstmt, const char *queryString,
 	}
 }
 
-/* Install the hooks; from _PG_init, with shared_preload_libraries only. */
+/*
+ * Install the hook; from _PG_init, with shared_preload_libraries only (the
+ * table comes with shmem.c's segment).
+ */
 void
 dumper_twophase_init(void)
 {
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = twophase_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = twophase_shmem_startup;
 	prev_process_utility = ProcessUtility_hook;
 	ProcessUtility_hook = twophase_process_utility;
 }
