@@ -27,7 +27,6 @@
 # during the run, for the cost of delivery per transaction.
 
 BENCH_VARIANTS=(none sql templates notify queue)
-BENCH_DEL_CAP=0                 # rows per client in icecream_del, per run
 
 # Write the pgbench scripts into $DT_TMP.
 bench_pgbench_scripts() {
@@ -46,6 +45,13 @@ DELETE FROM icecream_del WHERE id = :client_id * 10000000 + :n;
 SQL
 }
 
+# Rows per client in icecream_del for a run of BENCH_SECS: room for 30,000
+# transactions/s per client (4 clients), above this machine's rate (80,000
+# in all); checked after each run anyway.
+bench__del_cap() {
+	echo $((30000 * BENCH_SECS))
+}
+
 # Make the table of WORKLOAD ready for a run of VARIANT.
 bench_pgbench_prepare() {
 	local workload=$1 variant=$2 tbl=icecream
@@ -57,13 +63,9 @@ bench_pgbench_prepare() {
 	bench_psql -c "SELECT bench_use('$tbl', 'none')" >/dev/null
 	case $workload in
 	insert) bench_psql -c 'TRUNCATE icecream_ins' ;;
-	delete)
-		# Room for 30,000 transactions/s per client (4 clients), above this
-		# machine's rate (80,000 in all); checked after each run anyway.
-		BENCH_DEL_CAP=$((30000 * BENCH_SECS))
-		bench_psql -c 'TRUNCATE icecream_del' -c "INSERT INTO icecream_del
+	delete) bench_psql -c 'TRUNCATE icecream_del' -c "INSERT INTO icecream_del
 		SELECT c * 10000000 + g, 'flavour-' || (c * 10000000 + g), 1
-		FROM generate_series(0, 3) c, generate_series(1, $BENCH_DEL_CAP) g" ;;
+		FROM generate_series(0, 3) c, generate_series(1, $(bench__del_cap)) g" ;;
 	esac
 	bench_psql -c 'TRUNCATE bench_path_queue' -c "VACUUM ANALYZE $tbl" \
 		-c "SELECT bench_use('$tbl', '$variant')" >/dev/null
@@ -161,8 +163,8 @@ bench_pgbench_series() {
 			read -r tps n <<<"$out"
 			if [ "$workload" = delete ]; then
 				left=$(bench_value 'SELECT count(*) FROM icecream_del')
-				if [ $((4 * BENCH_DEL_CAP - left)) -ne "$n" ]; then
-					dt_err "delete/$v: $n transactions but $((4 * BENCH_DEL_CAP - left)) rows deleted"
+				if [ $((4 * $(bench__del_cap) - left)) -ne "$n" ]; then
+					dt_err "delete/$v: $n transactions but $((4 * $(bench__del_cap) - left)) rows deleted"
 					return 1
 				fi
 			fi
