@@ -146,6 +146,16 @@ ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM dumper_pending'
 	'the worker finds the moved row in the new file');
 is($redis->cmd('EXISTS', 'dumper:/item/moved/'), '0', 'its key is deleted');
 
+# One transaction invalidating 200 paths of 1 kB under prefix, queued over
+# more blocks than a commit marks one by one.
+sub invalidate_wide
+{
+	my ($prefix) = @_;
+	$node->safe_psql('postgres', qq{
+		SELECT count(dumper_invalidate('$prefix' || g || '/' || repeat('x', 1000)))
+		FROM generate_series(1, 200) g});
+}
+
 # One transaction's rows over many blocks (shmem.c marks up to 8 one by
 # one): with batches large enough not to stop part-way, nothing but the
 # hint's "every block from the first on" leads the worker to the last one.
@@ -153,9 +163,7 @@ $node->append_conf('postgresql.conf', 'dumper.batch_size = 100000');
 $node->reload;
 kill 'STOP', $worker;
 $redis->cmd('SET', "dumper:/wide/$_/" . ('x' x 1000), 'stamp') for (1, 200);
-$node->safe_psql('postgres', q{
-	SELECT count(dumper_invalidate('/wide/' || g || '/' || repeat('x', 1000)))
-	FROM generate_series(1, 200) g});
+invalidate_wide('/wide/');
 cmp_ok($node->safe_psql('postgres',
 		q{SELECT count(DISTINCT (ctid::text::point)[0]) FROM dumper.queue}),
 	'>', 8, 'one transaction\'s rows span more than 8 blocks');
@@ -165,14 +173,21 @@ ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM dumper_pending'
 is($redis->cmd('EXISTS', "dumper:/wide/1/" . ('x' x 1000)), '0', 'its first key is deleted');
 is($redis->cmd('EXISTS', "dumper:/wide/200/" . ('x' x 1000)), '0', 'and its last');
 
+# Prepare a transaction gid that invalidates path, whose key is set first.
+sub prepare_path
+{
+	my ($gid, $path) = @_;
+	$redis->cmd('SET', "dumper:$path", 'stamp');
+	$node->safe_psql('postgres', qq{
+		BEGIN;
+		SELECT dumper_invalidate('$path');
+		PREPARE TRANSACTION '$gid';
+	});
+}
+
 # A prepared transaction: its writer's commit callback never runs, so
 # COMMIT PREPARED, from another session, must wake the worker itself.
-$redis->cmd('SET', 'dumper:/item/prepared/', 'stamp');
-$node->safe_psql('postgres', q{
-	BEGIN;
-	SELECT dumper_invalidate('/item/prepared/');
-	PREPARE TRANSACTION 'p1';
-});
+prepare_path('p1', '/item/prepared/');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM pg_prepared_xacts'), '1',
 	'a transaction is prepared');
 is($redis->cmd('EXISTS', 'dumper:/item/prepared/'), '1', 'nothing is delivered before its commit');
@@ -211,23 +226,9 @@ sub scans
 	return @pairs;
 }
 
-# Prepare a transaction gid that invalidates path, whose key is set first.
-sub prepare_path
-{
-	my ($gid, $path) = @_;
-	$redis->cmd('SET', "dumper:$path", 'stamp');
-	$node->safe_psql('postgres', qq{
-		BEGIN;
-		SELECT dumper_invalidate('$path');
-		PREPARE TRANSACTION '$gid';
-	});
-}
-
 my $logpos = -s $node->logfile;
 $node->safe_psql('postgres', 'VACUUM FULL dumper.queue');
-$node->safe_psql('postgres', q{
-	SELECT count(dumper_invalidate('/filler2/' || g || '/' || repeat('x', 1000)))
-	FROM generate_series(1, 200) g});
+invalidate_wide('/filler2/');
 ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM dumper_pending'),
 	'the wide filler is delivered');
 my $nblocks = $node->safe_psql('postgres',
