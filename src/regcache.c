@@ -621,6 +621,25 @@ regcache_gather_templates(RegEntry *entry, Relation rel, HeapTuple tuple)
 							   entry->regdesc, entry->outfuncs);
 }
 
+/*
+ * Whether the new row version of an UPDATE of rel is known to give the
+ * paths the old one gave, so that they need not be computed again: with
+ * templates (given, or compiled from a paths function's concatenations),
+ * when the columns they read are unchanged (the usual UPDATE, which sets a
+ * price and leaves the slug).  Any other paths function may read anything:
+ * both versions are evaluated.
+ */
+static bool
+regcache_same_paths(RegEntry *entry, Relation rel, HeapTuple oldtuple,
+					HeapTuple newtuple)
+{
+	if (entry->ntemplates == 0)
+		return false;
+	return dumper_template_same_row(entry->templates, entry->ntemplates,
+									oldtuple, newtuple, RelationGetDescr(rel),
+									entry->map ? entry->map->attrMap : NULL);
+}
+
 /* Error context: which table and function were producing paths. */
 static void
 regcache_error_callback(void *arg)
@@ -774,8 +793,8 @@ regcache_lookup(Relation rel)
 
 /*
  * Add the paths of one row of rel to the transaction's set, and of a second
- * one when newtuple is not NULL (an UPDATE's new version): one lookup and
- * one set of checks serve both.
+ * one when newtuple is not NULL (an UPDATE's new version) unless it is
+ * known to give the same paths: one lookup and one set of checks serve both.
  */
 void
 dumper_regcache_gather(Relation rel, HeapTuple tuple, HeapTuple newtuple)
@@ -805,7 +824,7 @@ dumper_regcache_gather(Relation rel, HeapTuple tuple, HeapTuple newtuple)
 	PG_TRY();
 	{
 		regcache_evaluate(entry, rel, tuple);
-		if (newtuple != NULL)
+		if (newtuple != NULL && !regcache_same_paths(entry, rel, tuple, newtuple))
 			regcache_evaluate(entry, rel, newtuple);
 	}
 	PG_FINALLY();

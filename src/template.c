@@ -33,6 +33,7 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -173,6 +174,47 @@ dumper_template_prepare_output(DumperTemplate **tmpls, int ntmpls, TupleDesc des
 				fmgr_info_cxt(typoutput, &outfuncs[attnum - 1], cxt);
 		}
 	return outfuncs;
+}
+
+/*
+ * Whether rows a and b give the same paths through tmpls: every column the
+ * templates read is NULL in both or holds the same bytes in both.  The same
+ * bytes render the same text, as both rows are rendered at the same moment
+ * under the same settings; equal values stored differently (compressed in
+ * one row only) merely fail the test.  A TOASTed value is compared by its
+ * pointer, never fetched.  tmpls are compiled against the registered row
+ * type; attmap, when not NULL, maps its attribute numbers to those of desc,
+ * the rows' own (a partition's).
+ */
+bool
+dumper_template_same_row(DumperTemplate **tmpls, int ntmpls, HeapTuple a,
+						 HeapTuple b, TupleDesc desc, const AttrMap *attmap)
+{
+	for (int t = 0; t < ntmpls; t++)
+		for (int s = 0; s < tmpls[t]->nsegs; s++)
+		{
+			AttrNumber	attnum = tmpls[t]->segs[s].attnum;
+			Form_pg_attribute att;
+			Datum		va,
+						vb;
+			bool		nulla,
+						nullb;
+
+			if (attnum == 0)
+				continue;
+			if (attmap != NULL)
+				attnum = attmap->attnums[attnum - 1];
+			if (attnum <= 0)
+				return false;
+			att = TupleDescAttr(desc, attnum - 1);
+			va = heap_getattr(a, attnum, desc, &nulla);
+			vb = heap_getattr(b, attnum, desc, &nullb);
+			if (nulla != nullb)
+				return false;
+			if (!nulla && !datumIsEqual(va, vb, att->attbyval, att->attlen))
+				return false;
+		}
+	return true;
 }
 
 /*

@@ -10,6 +10,7 @@
 
 #include "postgres.h"
 
+#include "access/attmap.h"
 #include "access/htup.h"
 #include "access/tupdesc.h"
 #include "fmgr.h"
@@ -43,6 +44,8 @@ extern FmgrInfo *dumper_template_prepare_output(DumperTemplate **tmpls, int ntmp
 												TupleDesc desc, MemoryContext cxt);
 extern void dumper_template_gather(DumperTemplate **tmpls, int ntmpls, HeapTuple tuple,
 								   TupleDesc desc, FmgrInfo *outfuncs);
+extern bool dumper_template_same_row(DumperTemplate **tmpls, int ntmpls, HeapTuple a,
+									 HeapTuple b, TupleDesc desc, const AttrMap *attmap);
 extern DumperTemplate *dumper_template_from_expr(Node *expr, TupleDesc desc,
 												 bool *alwaysnull);
 extern char *dumper_template_sql(const char *tmpl, TupleDesc desc, const char *relname,

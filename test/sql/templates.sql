@@ -126,7 +126,44 @@ BEGIN;
 INSERT INTO longslug VALUES (3, 'short', 1);
 SELECT * FROM dumper_transaction_paths();
 ROLLBACK;
+-- An UPDATE that leaves the templates' columns alone renders its paths
+-- once, from the old row version: its 3,000-byte TOASTed value is fetched
+-- once (its page read once); one that changes a template's column renders
+-- both versions (the page read twice).
+INSERT INTO longslug VALUES (4, repeat('z', 3000), 1);
+SELECT pg_stat_force_next_flush();
+BEGIN;
+UPDATE longslug SET id = 5 WHERE id = 4;
+SELECT length(p) FROM dumper_transaction_paths() p;
+SELECT pg_stat_get_xact_blocks_fetched(reltoastrelid) AS toast_blocks_fetched
+  FROM pg_class WHERE oid = 'longslug'::regclass;
+ROLLBACK;
+SELECT pg_stat_force_next_flush();
+BEGIN;
+UPDATE longslug SET tail = 22 WHERE id = 4;
+SELECT length(p), right(p, 3) FROM dumper_transaction_paths() p ORDER BY 2;
+SELECT pg_stat_get_xact_blocks_fetched(reltoastrelid) AS toast_blocks_fetched
+  FROM pg_class WHERE oid = 'longslug'::regclass;
+ROLLBACK;
 DROP TABLE longslug;
+
+-- The new row version is compared column by column: a change to any
+-- template's column, to or from NULL, or in a partition whose columns are
+-- in another order, gives the old and the new paths.
+BEGIN;
+UPDATE icecream SET "Flavour Name" = 'Vanilla Cream' WHERE id = 1;
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+BEGIN;
+UPDATE icecream SET seasonal = NULL WHERE id = 1;
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+UPDATE icecream SET seasonal = false WHERE id = 1;
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+BEGIN;
+UPDATE parted SET slug = 'twelve' WHERE id = 11;
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
 
 -- Clean up; the order of cascade notices is no contract.
 SET client_min_messages = warning;
