@@ -13,10 +13,14 @@
  * subtransaction removes exactly the paths it added; top-level additions
  * need no mark, so a transaction without savepoints pays nothing for this.
  *
- * Memory: everything lives in a context under TopTransactionContext, so it
- * vanishes with the transaction whatever happens; the static struct is
- * cleared at every transaction end.  Path bytes are carved from large
- * blocks (no per-path chunk header).  The set is bounded by dumper.work_mem:
+ * Memory: the set lives in a context of the backend's, reset at every
+ * transaction end (commit, abort or prepare), so that a transaction that
+ * gathers a few paths creates and frees no context and calls no malloc; a
+ * set rebuilt while that context still holds the old one goes to a context
+ * under TopTransactionContext, which vanishes with the transaction
+ * whatever happens.  The static struct is cleared at every transaction
+ * end.  Path bytes are carved from blocks (no per-path chunk header), of
+ * 1 kB first, twice as large each time up to 64 kB.  The set is bounded by dumper.work_mem:
  * past it, the paths the current (sub)transaction added are spilled, that
  * is written to the queue as part of that (sub)transaction, whose commit or
  * rollback they follow like any row, and forgotten; the set is rebuilt from
@@ -78,6 +82,7 @@ typedef struct PathMark
 	Size		bytes;			/* pathset.bytes when it began */
 } PathMark;
 
+#define PATHSET_FIRST_BLOCK_SIZE	1024
 #define PATHSET_BLOCK_SIZE	(64 * 1024)
 /* What a path costs besides its bytes: hash entry and array slot, about. */
 #define PATHSET_PER_PATH	40
@@ -87,7 +92,7 @@ typedef struct PathMark
 /* The set; all zero when the transaction has gathered nothing. */
 typedef struct PathSet
 {
-	MemoryContext cxt;			/* under TopTransactionContext */
+	MemoryContext cxt;			/* pathset_memory, or under TopTransactionContext */
 	pathhash_hash *hash;		/* NULL until npaths first exceeded PATHSET_SMALL */
 	const char **paths;			/* insertion order */
 	int			npaths;
@@ -99,6 +104,7 @@ typedef struct PathSet
 	int			maxmarks;
 	char	   *block;			/* free space for path bytes */
 	Size		block_left;
+	Size		block_size;		/* of the last block (0: none yet) */
 } PathSet;
 
 static PathSet pathset;
@@ -106,12 +112,49 @@ static bool pathset_flushed = false;	/* queued at pre-commit/pre-prepare */
 static bool pathset_spilled = false;	/* some paths were spilled */
 static bool pathset_wake = false;	/* wake the worker at commit */
 
+/* The context of the transaction's first set, kept for the next one. */
+static MemoryContext pathset_memory = NULL;
+static bool pathset_memory_busy = false;	/* holds a set */
+
 /*
- * Forget the set; its memory goes with TopTransactionContext.
+ * A context for a new set: pathset_memory when it is free, else a new one
+ * under TopTransactionContext.
+ */
+static MemoryContext
+pathset_new_context(void)
+{
+	if (pathset_memory_busy)
+		return AllocSetContextCreate(TopTransactionContext, "dumper paths",
+									 ALLOCSET_DEFAULT_SIZES);
+	if (pathset_memory == NULL)
+		pathset_memory = AllocSetContextCreate(TopMemoryContext, "dumper paths",
+											   ALLOCSET_DEFAULT_SIZES);
+	pathset_memory_busy = true;
+	return pathset_memory;
+}
+
+/* Free cxt, a context pathset_new_context gave. */
+static void
+pathset_free_context(MemoryContext cxt)
+{
+	if (cxt != pathset_memory)
+	{
+		MemoryContextDelete(cxt);
+		return;
+	}
+	MemoryContextReset(cxt);
+	pathset_memory_busy = false;
+}
+
+/*
+ * Forget the set.  Its memory is given back: pathset_memory is reset, the
+ * other contexts go with TopTransactionContext.
  */
 static void
 pathset_reset(void)
 {
+	if (pathset_memory_busy)
+		pathset_free_context(pathset_memory);
 	memset(&pathset, 0, sizeof(pathset));
 	pathset_flushed = false;
 	pathset_spilled = false;
@@ -127,10 +170,16 @@ pathset_copy(const char *path, int len)
 
 	if (pathset.block_left < (Size) len + 1)
 	{
-		/* Small blocks when dumper.work_mem is small, so that it can hold many. */
-		Size		size = Max(Min(PATHSET_BLOCK_SIZE, (Size) dumper_work_mem * 1024 / 8),
-							   (Size) len + 1);
+		/*
+		 * The first block fits in the context's own first one; small blocks
+		 * when dumper.work_mem is small, so that it can hold many.
+		 */
+		Size		size = (pathset.block_size == 0) ? PATHSET_FIRST_BLOCK_SIZE :
+			Min(pathset.block_size * 2, PATHSET_BLOCK_SIZE);
 
+		size = Min(size, (Size) dumper_work_mem * 1024 / 8);
+		pathset.block_size = size;
+		size = Max(size, (Size) len + 1);
 		pathset.block = MemoryContextAlloc(pathset.cxt, size);
 		pathset.block_left = size;
 	}
@@ -167,9 +216,7 @@ pathset_create_hash(int npaths)
 static void
 pathset_create(int npaths)
 {
-	pathset.cxt = AllocSetContextCreate(TopTransactionContext,
-										"dumper paths",
-										ALLOCSET_DEFAULT_SIZES);
+	pathset.cxt = pathset_new_context();
 	pathset.hash = NULL;
 	pathset.maxpaths = Max(64, npaths);
 	pathset.paths = MemoryContextAllocHuge(pathset.cxt,
@@ -179,6 +226,7 @@ pathset_create(int npaths)
 	pathset.garbage = 0;
 	pathset.block = NULL;
 	pathset.block_left = 0;
+	pathset.block_size = 0;
 	if (npaths > PATHSET_SMALL)
 		pathset_create_hash(npaths);
 }
@@ -237,12 +285,12 @@ pathset_rebuild(int keep)
 	PG_CATCH();
 	{
 		if (pathset.cxt != old.cxt)
-			MemoryContextDelete(pathset.cxt);
+			pathset_free_context(pathset.cxt);
 		pathset = old;
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	MemoryContextDelete(old.cxt);
+	pathset_free_context(old.cxt);
 }
 
 /*
