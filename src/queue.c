@@ -44,6 +44,8 @@
 
 /* Largest array payload of one queue row, leaving room for the header. */
 #define QUEUE_ROW_PAYLOAD	(MaxHeapTupleSize - 512)
+/* Up to this many paths (or queue columns) need no palloc to be written. */
+#define QUEUE_WRITE_FEW		16
 
 static Oid	queue_relid = InvalidOid;
 /* The lowest and highest blocks this transaction inserted into. */
@@ -164,10 +166,16 @@ dumper_queue_write(const char *const *paths, int npaths)
 {
 	Oid			relid;
 	Relation	rel;
+	int			natts;
 	Datum	   *values;
 	bool	   *nulls;
 	int		   *lens;
 	int			first = 0;
+
+	/* A single-row write's few paths and the queue's columns: no palloc. */
+	Datum		values_buf[QUEUE_WRITE_FEW];
+	bool		nulls_buf[QUEUE_WRITE_FEW];
+	int			lens_buf[QUEUE_WRITE_FEW];
 
 	/*
 	 * DROP EXTENSION in another session may have committed since the OID
@@ -188,14 +196,16 @@ dumper_queue_write(const char *const *paths, int npaths)
 	}
 	rel = table_open(relid, NoLock);	/* locked above */
 
-	lens = palloc(npaths * sizeof(int));
+	lens = (npaths <= QUEUE_WRITE_FEW) ? lens_buf : palloc(npaths * sizeof(int));
 	for (int i = 0; i < npaths; i++)
 		lens[i] = strlen(paths[i]);
 	dumper_queue_check(rel);
 	/* Dropped columns after the three, if any, are NULL. */
-	values = palloc0(RelationGetDescr(rel)->natts * sizeof(Datum));
-	nulls = palloc(RelationGetDescr(rel)->natts * sizeof(bool));
-	memset(nulls, true, RelationGetDescr(rel)->natts * sizeof(bool));
+	natts = RelationGetDescr(rel)->natts;
+	values = (natts <= QUEUE_WRITE_FEW) ? values_buf : palloc(natts * sizeof(Datum));
+	nulls = (natts <= QUEUE_WRITE_FEW) ? nulls_buf : palloc(natts * sizeof(bool));
+	memset(values, 0, natts * sizeof(Datum));
+	memset(nulls, true, natts * sizeof(bool));
 	nulls[Anum_queue_xid - 1] = false;
 	nulls[Anum_queue_enqueued_at - 1] = false;
 	nulls[Anum_queue_paths - 1] = false;
@@ -229,9 +239,12 @@ dumper_queue_write(const char *const *paths, int npaths)
 	}
 
 	table_close(rel, NoLock);		/* keep the lock until commit */
-	pfree(values);
-	pfree(nulls);
-	pfree(lens);
+	if (values != values_buf)
+		pfree(values);
+	if (nulls != nulls_buf)
+		pfree(nulls);
+	if (lens != lens_buf)
+		pfree(lens);
 }
 
 /*
