@@ -53,6 +53,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -105,6 +106,8 @@ typedef struct RegEntry
 	int			ntemplates;		/* path templates instead of a function */
 	DumperTemplate **templates; /* compiled against the registered row type */
 	FmgrInfo   *outfuncs;		/* output functions of its columns */
+	int			nkeyatts;		/* -1, or the paths depend only on ... */
+	AttrNumber *keyatts;		/* ... these columns (the table's numbers) */
 	MemoryContext cxt;			/* holds templates and outfuncs */
 	char		relname[NAMEDATALEN * 2 + 8];	/* for error context */
 	char		funcname[NAMEDATALEN * 3 + 64];
@@ -451,6 +454,83 @@ regcache_gather_expr(RegEntry *entry, HeapTuple tuple, TupleDesc desc)
 }
 
 /*
+ * Find the columns of rel the entry's paths depend on, when they are
+ * known: those its templates read, or those its compiled expressions read
+ * (through field selections of the row, with no volatile function).  A
+ * SETOF function's plan, or an expression that uses the row as a whole,
+ * may depend on anything.  Numbered as in rel, through the partition map.
+ */
+static void
+regcache_find_keyatts(RegEntry *entry)
+{
+	Bitmapset  *cols = NULL;
+	AttrNumber *keyatts;
+	int			n = 0;
+	int			col = -1;
+	ListCell   *lc;
+
+	if (entry->ntemplates > 0)
+		dumper_template_columns(entry->templates, entry->ntemplates, &cols);
+	else if (entry->planned != NIL)
+	{
+		foreach(lc, entry->planned)
+			if (!dumper_expr_row_columns(lfirst(lc), &cols))
+				return;
+	}
+	else
+		return;
+	keyatts = MemoryContextAlloc(entry->cxt, (bms_num_members(cols) + 1) * sizeof(AttrNumber));
+	while ((col = bms_next_member(cols, col)) >= 0)
+	{
+		AttrNumber	attnum = (AttrNumber) col;
+
+		if (entry->map != NULL)
+			attnum = (col <= entry->map->attrMap->maplen) ?
+				entry->map->attrMap->attnums[col - 1] : 0;
+		if (attnum <= 0)
+			return;
+		keyatts[n++] = attnum;
+	}
+	entry->keyatts = keyatts;
+	entry->nkeyatts = n;
+}
+
+/*
+ * Whether the new row version of an UPDATE of rel is known to give the
+ * paths the old one gave, so that they need not be computed again: when
+ * every column the paths depend on (regcache_find_keyatts) is NULL in both
+ * or holds the same bytes in both (the usual UPDATE, which sets a price
+ * and leaves the slug).  The same bytes give the same paths, as both
+ * versions are evaluated at the same moment under the same settings;
+ * equal values stored differently (compressed in one version only) merely
+ * fail the test.  A TOASTed value is compared by its pointer, never
+ * fetched.
+ */
+static bool
+regcache_same_paths(RegEntry *entry, Relation rel, HeapTuple oldtuple,
+					HeapTuple newtuple)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	if (entry->nkeyatts < 0)
+		return false;
+	for (int i = 0; i < entry->nkeyatts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, entry->keyatts[i] - 1);
+		bool		oldnull,
+					newnull;
+		Datum		oldval = heap_getattr(oldtuple, entry->keyatts[i], desc, &oldnull);
+		Datum		newval = heap_getattr(newtuple, entry->keyatts[i], desc, &newnull);
+
+		if (oldnull != newnull)
+			return false;
+		if (!oldnull && !datumIsEqual(oldval, newval, att->attbyval, att->attlen))
+			return false;
+	}
+	return true;
+}
+
+/*
  * (Re)build the entry of rel: find the registration covering it and either
  * compile its templates or keep a plan that calls its paths function.  Must
  * be called inside SPI.
@@ -485,6 +565,8 @@ regcache_build(RegEntry *entry, Relation rel)
 	entry->ntemplates = 0;
 	entry->templates = NULL;
 	entry->outfuncs = NULL;
+	entry->nkeyatts = -1;
+	entry->keyatts = NULL;
 	entry->search_path = NULL;
 	entry->domains = NIL;
 	if (entry->cxt != NULL)
@@ -568,6 +650,7 @@ regcache_build(RegEntry *entry, Relation rel)
 	entry->regrelid = regrelid;
 	entry->funcoid = reg.funcoid;
 	entry->exec_user = InvalidOid;
+	regcache_find_keyatts(entry);
 }
 
 /*
@@ -619,25 +702,6 @@ regcache_gather_templates(RegEntry *entry, Relation rel, HeapTuple tuple)
 		dumper_template_gather(entry->templates, entry->ntemplates,
 							   entry->map ? execute_attr_map_tuple(tuple, entry->map) : tuple,
 							   entry->regdesc, entry->outfuncs);
-}
-
-/*
- * Whether the new row version of an UPDATE of rel is known to give the
- * paths the old one gave, so that they need not be computed again: with
- * templates (given, or compiled from a paths function's concatenations),
- * when the columns they read are unchanged (the usual UPDATE, which sets a
- * price and leaves the slug).  Any other paths function may read anything:
- * both versions are evaluated.
- */
-static bool
-regcache_same_paths(RegEntry *entry, Relation rel, HeapTuple oldtuple,
-					HeapTuple newtuple)
-{
-	if (entry->ntemplates == 0)
-		return false;
-	return dumper_template_same_row(entry->templates, entry->ntemplates,
-									oldtuple, newtuple, RelationGetDescr(rel),
-									entry->map ? entry->map->attrMap : NULL);
 }
 
 /* Error context: which table and function were producing paths. */

@@ -32,8 +32,8 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "nodes/bitmapset.h"
 #include "utils/builtins.h"
-#include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -177,44 +177,16 @@ dumper_template_prepare_output(DumperTemplate **tmpls, int ntmpls, TupleDesc des
 }
 
 /*
- * Whether rows a and b give the same paths through tmpls: every column the
- * templates read is NULL in both or holds the same bytes in both.  The same
- * bytes render the same text, as both rows are rendered at the same moment
- * under the same settings; equal values stored differently (compressed in
- * one row only) merely fail the test.  A TOASTed value is compared by its
- * pointer, never fetched.  tmpls are compiled against the registered row
- * type; attmap, when not NULL, maps its attribute numbers to those of desc,
- * the rows' own (a partition's).
+ * Add to *cols the attribute numbers of the columns tmpls read: the paths
+ * they give depend on those columns only.
  */
-bool
-dumper_template_same_row(DumperTemplate **tmpls, int ntmpls, HeapTuple a,
-						 HeapTuple b, TupleDesc desc, const AttrMap *attmap)
+void
+dumper_template_columns(DumperTemplate **tmpls, int ntmpls, Bitmapset **cols)
 {
 	for (int t = 0; t < ntmpls; t++)
 		for (int s = 0; s < tmpls[t]->nsegs; s++)
-		{
-			AttrNumber	attnum = tmpls[t]->segs[s].attnum;
-			Form_pg_attribute att;
-			Datum		va,
-						vb;
-			bool		nulla,
-						nullb;
-
-			if (attnum == 0)
-				continue;
-			if (attmap != NULL)
-				attnum = attmap->attnums[attnum - 1];
-			if (attnum <= 0)
-				return false;
-			att = TupleDescAttr(desc, attnum - 1);
-			va = heap_getattr(a, attnum, desc, &nulla);
-			vb = heap_getattr(b, attnum, desc, &nullb);
-			if (nulla != nullb)
-				return false;
-			if (!nulla && !datumIsEqual(va, vb, att->attbyval, att->attlen))
-				return false;
-		}
-	return true;
+			if (tmpls[t]->segs[s].attnum > 0)
+				*cols = bms_add_member(*cols, tmpls[t]->segs[s].attnum);
 }
 
 /*

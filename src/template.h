@@ -10,10 +10,10 @@
 
 #include "postgres.h"
 
-#include "access/attmap.h"
 #include "access/htup.h"
 #include "access/tupdesc.h"
 #include "fmgr.h"
+#include "nodes/bitmapset.h"
 #include "nodes/nodes.h"
 
 /*
@@ -44,10 +44,10 @@ extern FmgrInfo *dumper_template_prepare_output(DumperTemplate **tmpls, int ntmp
 												TupleDesc desc, MemoryContext cxt);
 extern void dumper_template_gather(DumperTemplate **tmpls, int ntmpls, HeapTuple tuple,
 								   TupleDesc desc, FmgrInfo *outfuncs);
-extern bool dumper_template_same_row(DumperTemplate **tmpls, int ntmpls, HeapTuple a,
-									 HeapTuple b, TupleDesc desc, const AttrMap *attmap);
+extern void dumper_template_columns(DumperTemplate **tmpls, int ntmpls, Bitmapset **cols);
 extern DumperTemplate *dumper_template_from_expr(Node *expr, TupleDesc desc,
 												 bool *alwaysnull);
+extern bool dumper_expr_row_columns(Node *expr, Bitmapset **cols);
 extern char *dumper_template_sql(const char *tmpl, TupleDesc desc, const char *relname,
 								 const char *rowexpr);
 

@@ -21,6 +21,10 @@
  * function, bpchar whose cast to text trims, a domain over text) is not
  * recognised, and the caller keeps evaluating the expression.
  *
+ * For such an expression, dumper_expr_row_columns finds the columns of $1
+ * it reads, when it reads $1 only through field selections and calls no
+ * volatile function: its value then depends on those columns only.
+ *
  * Rules: pure recognition; allocates in CurrentMemoryContext and never
  * errors on user input.
  *
@@ -30,7 +34,10 @@
 
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
+#include "nodes/bitmapset.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/primnodes.h"
+#include "optimizer/optimizer.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 
@@ -158,4 +165,43 @@ dumper_template_from_expr(Node *expr, TupleDesc desc, bool *alwaysnull)
 	if (!texpr_walk(expr, desc, t, alwaysnull))
 		return NULL;
 	return t;
+}
+
+/*
+ * Walker of dumper_expr_row_columns: add to *cols the field numbers of $1
+ * that node selects; true (stop) at a use of $1 as a whole.
+ */
+static bool
+texpr_columns_walker(Node *node, Bitmapset **cols)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, FieldSelect) && IsA(((FieldSelect *) node)->arg, Param))
+	{
+		FieldSelect *fs = (FieldSelect *) node;
+		Param	   *param = (Param *) fs->arg;
+
+		if (param->paramkind == PARAM_EXTERN && param->paramid == 1 && fs->fieldnum > 0)
+		{
+			*cols = bms_add_member(*cols, fs->fieldnum);
+			return false;
+		}
+	}
+	if (IsA(node, Param))
+		return true;			/* the whole row, or a parameter we do not know */
+	return expression_tree_walker(node, texpr_columns_walker, (void *) cols);
+}
+
+/*
+ * Add to *cols the attribute numbers of the columns of the row $1 that expr,
+ * a planned paths expression, reads.  False when its value may depend on
+ * more than those columns: it uses $1 as a whole (a call that was not
+ * inlined, a row passed on) or calls a volatile function.
+ */
+bool
+dumper_expr_row_columns(Node *expr, Bitmapset **cols)
+{
+	if (contain_volatile_functions(expr))
+		return false;
+	return !texpr_columns_walker(expr, cols);
 }

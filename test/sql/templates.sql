@@ -145,6 +145,47 @@ SELECT length(p), right(p, 3) FROM dumper_transaction_paths() p ORDER BY 2;
 SELECT pg_stat_get_xact_blocks_fetched(reltoastrelid) AS toast_blocks_fetched
   FROM pg_class WHERE oid = 'longslug'::regclass;
 ROLLBACK;
+-- The same for a paths function that is not a plain concatenation (it calls
+-- lower()) but reads the row through its columns only: evaluated once when
+-- they are unchanged (1 page read), twice when one changed (2).  One that
+-- passes the row on as a whole, or calls a volatile function, may depend on
+-- anything: evaluated for both versions (2 each).
+CREATE FUNCTION pg_temp.toast_blocks() RETURNS bigint LANGUAGE sql AS
+$$ SELECT pg_stat_get_xact_blocks_fetched(reltoastrelid) FROM pg_class
+   WHERE oid = 'longslug'::regclass $$;
+CREATE FUNCTION lower_paths(longslug) RETURNS text LANGUAGE sql STABLE
+    AS $$ SELECT '/lower/' || lower($1.slug) || '/' || $1.tail $$;
+CREATE FUNCTION whole_paths(longslug) RETURNS text LANGUAGE sql STABLE
+    AS $$ SELECT '/whole/' || lower($1.slug) || '/' || num_nonnulls($1) $$;
+CREATE FUNCTION volatile_paths(longslug) RETURNS text LANGUAGE sql
+    AS $$ SELECT '/volatile/' || lower($1.slug) || '/' || (random() < 2) $$;
+CREATE FUNCTION pg_temp.update_reads(fn regprocedure, upd text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    before bigint;
+    paths text;
+BEGIN
+    PERFORM dumper_register('longslug', fn);
+    PERFORM pg_stat_force_next_flush();
+    before := pg_temp.toast_blocks();
+    EXECUTE upd;
+    SELECT string_agg(left(p, 12) || '..' || right(p, 3), ' ' ORDER BY p) INTO paths
+      FROM dumper_transaction_paths() p;
+    RETURN paths || ': ' || (pg_temp.toast_blocks() - before) || ' read';
+END $$;
+BEGIN;
+SELECT pg_temp.update_reads('lower_paths(longslug)', 'UPDATE longslug SET id = 5 WHERE id = 4');
+ROLLBACK;
+BEGIN;
+SELECT pg_temp.update_reads('lower_paths(longslug)', 'UPDATE longslug SET tail = 22 WHERE id = 4');
+ROLLBACK;
+BEGIN;
+SELECT pg_temp.update_reads('whole_paths(longslug)', 'UPDATE longslug SET id = 5 WHERE id = 4');
+ROLLBACK;
+BEGIN;
+SELECT pg_temp.update_reads('volatile_paths(longslug)', 'UPDATE longslug SET id = 5 WHERE id = 4');
+ROLLBACK;
+DROP FUNCTION lower_paths(longslug), whole_paths(longslug), volatile_paths(longslug);
 DROP TABLE longslug;
 
 -- The new row version is compared column by column: a change to any
