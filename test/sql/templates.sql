@@ -173,18 +173,11 @@ BEGIN
       FROM dumper_transaction_paths() p;
     RETURN paths || ': ' || (pg_temp.toast_blocks() - before) || ' read';
 END $$;
-BEGIN;
-SELECT pg_temp.update_reads('lower_paths(longslug)', 'UPDATE longslug SET id = 5 WHERE id = 4');
-ROLLBACK;
-BEGIN;
-SELECT pg_temp.update_reads('lower_paths(longslug)', 'UPDATE longslug SET tail = 22 WHERE id = 4');
-ROLLBACK;
-BEGIN;
-SELECT pg_temp.update_reads('whole_paths(longslug)', 'UPDATE longslug SET id = 5 WHERE id = 4');
-ROLLBACK;
-BEGIN;
-SELECT pg_temp.update_reads('volatile_paths(longslug)', 'UPDATE longslug SET id = 5 WHERE id = 4');
-ROLLBACK;
+-- Each in a transaction of its own, rolled back: the registration too.
+BEGIN; SELECT pg_temp.update_reads('lower_paths(longslug)', 'UPDATE longslug SET id = 5 WHERE id = 4'); ROLLBACK;
+BEGIN; SELECT pg_temp.update_reads('lower_paths(longslug)', 'UPDATE longslug SET tail = 22 WHERE id = 4'); ROLLBACK;
+BEGIN; SELECT pg_temp.update_reads('whole_paths(longslug)', 'UPDATE longslug SET id = 5 WHERE id = 4'); ROLLBACK;
+BEGIN; SELECT pg_temp.update_reads('volatile_paths(longslug)', 'UPDATE longslug SET id = 5 WHERE id = 4'); ROLLBACK;
 DROP FUNCTION lower_paths(longslug), whole_paths(longslug), volatile_paths(longslug);
 DROP TABLE longslug;
 
