@@ -20,17 +20,17 @@
  * under TopTransactionContext, which vanishes with the transaction
  * whatever happens.  The static struct is cleared at every transaction
  * end.  Path bytes are carved from blocks (no per-path chunk header), of
- * 1 kB first, twice as large each time up to 64 kB.  The set is bounded by dumper.work_mem:
- * past it, the paths the current (sub)transaction added are spilled, that
- * is written to the queue as part of that (sub)transaction, whose commit or
- * rollback they follow like any row, and forgotten; the set is rebuilt from
- * what remains.  A later duplicate of a spilled path is queued again
- * (delivery de-duplicates per batch).  Paths of enclosing subtransactions
- * cannot be written under the current one's id, so they stay in memory
- * until their own level spills; the bytes of rolled-back subtransactions'
- * paths are given back by a rebuild once they reach half the limit.
- * Memory is bounded by about twice dumper.work_mem per open
- * subtransaction level (pathset_shrink).
+ * 1 kB first, twice as large each time up to 64 kB.  The set is bounded
+ * by dumper.work_mem: past it, the paths the current (sub)transaction
+ * added are spilled, that is written to the queue as part of that
+ * (sub)transaction, whose commit or rollback they follow like any row, and
+ * forgotten; the set is rebuilt from what remains.  A later duplicate of a
+ * spilled path is queued again (delivery de-duplicates per batch).  Paths
+ * of enclosing subtransactions cannot be written under the current one's
+ * id, so they stay in memory until their own level spills; the bytes of
+ * rolled-back subtransactions' paths are given back by a rebuild once they
+ * reach half the limit.  Memory is bounded by about twice dumper.work_mem
+ * per open subtransaction level (pathset_shrink).
  *
  * Errors: adding may ereport (too long, out of memory).  The pre-commit and
  * pre-prepare flush may ereport, which aborts the transaction; nothing else

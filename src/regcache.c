@@ -10,7 +10,10 @@
  * SQL function into it, and the expression is not thrown away at every
  * transaction the way the SQL-function executor's cache is, see
  * MEASUREMENTS.md), evaluated per row with no executor start-up.  A SETOF
- * function keeps an SPI plan "SELECT fn($1)" instead.
+ * function keeps an SPI plan "SELECT fn($1)" instead.  When the paths are
+ * known to depend on some columns only (templates, or a compiled expression
+ * reading the row through its columns), the entry lists them, so that an
+ * UPDATE leaving them alone computes its paths once, from the old row.
  *
  * Invalidation: an entry is marked invalid by a relcache invalidation of its
  * table (dumper_register and dumper_unregister send one, and so does any
