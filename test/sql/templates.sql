@@ -100,9 +100,10 @@ SELECT templates FROM dumper_registrations WHERE table_name = 'icecream'::regcla
 -- int after the value too), and a later NULL column still skips the path
 -- without an error.  The TOAST table's reads, counted for the current
 -- transaction, show what was fetched: fetched whole, the 20,000-byte value
--- would read each of its 3 pages (3, and 8 for the two row versions of the
--- second UPDATE); measured, only the page of its first chunk is read, for
--- the error's detail (1), and nothing when a NULL skips the path (0).
+-- would read each of its 3 pages (3); measured, only the page of its first
+-- chunk is read, for the error's detail (1), and nothing when a NULL skips
+-- the path (0).  The second UPDATE leaves slug and tail as they were, so
+-- only its old row version is rendered (see below).
 CREATE TABLE longslug (id int PRIMARY KEY, slug text, tail int);
 ALTER TABLE longslug ALTER COLUMN slug SET STORAGE EXTERNAL;
 INSERT INTO longslug VALUES (1, repeat('x', 20000), 7), (2, repeat('y', 20000), NULL);
