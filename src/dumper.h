@@ -84,6 +84,9 @@ extern void dumper_regcache_gather(Relation rel, HeapTuple tuple,
 extern char *dumper_paths_expr(const DumperRegistration *reg, Oid relid,
 							   const char *rowexpr, bool *read_only);
 extern void dumper_gather_tuptable(void);
+extern bool dumper_same_columns(TupleDesc desc, const AttrNumber *atts,
+								int natts, HeapTuple oldtuple,
+								HeapTuple newtuple);
 
 /* join.c: join tables */
 extern void dumper_join_init(void);

@@ -9,7 +9,10 @@
  * gathers that row's paths with the side's paths function: the database-side
  * m2m_changed.  A referenced row that no longer exists (a cascade deleted it)
  * yields nothing: its own DELETE already invalidated it.  UPDATE gathers the
- * rows referenced by the old and by the new join row.
+ * rows referenced by the old and by the new join row; a side whose key
+ * columns the UPDATE left as they were (the same bytes) and whose paths
+ * function is not volatile references the same row, with the same paths,
+ * and is looked up once.
  *
  * The lookups run as the writer, so row-level security applies to them: a
  * join row that references a row the writer cannot see gathers nothing for
@@ -252,10 +255,12 @@ join_sweep(void)
 
 /*
  * Gather the paths of the rows one join row references on every registered
- * side.
+ * side.  For the new version of an UPDATE, oldtuple is the old one, whose
+ * sides were just gathered: a side is skipped when its key is the same in
+ * both and its paths function is not volatile.
  */
 static void
-join_gather(JoinEntry *entry, Relation rel, HeapTuple tuple)
+join_gather(JoinEntry *entry, Relation rel, HeapTuple tuple, HeapTuple oldtuple)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 
@@ -267,6 +272,9 @@ join_gather(JoinEntry *entry, Relation rel, HeapTuple tuple)
 		bool		isnull = false;
 		int			ret;
 
+		if (oldtuple != NULL && side->read_only &&
+			dumper_same_columns(desc, side->attnums, side->nkeys, oldtuple, tuple))
+			continue;
 		for (int k = 0; k < side->nkeys && !isnull; k++)
 		{
 			values[k] = heap_getattr(tuple, side->attnums[k], desc, &isnull);
@@ -358,9 +366,9 @@ dumper_join_trigger(PG_FUNCTION_ARGS)
 	entry->in_use++;
 	PG_TRY();
 	{
-		join_gather(entry, rel, trigdata->tg_trigtuple);
+		join_gather(entry, rel, trigdata->tg_trigtuple, NULL);
 		if (TRIGGER_FIRED_BY_UPDATE(event))
-			join_gather(entry, rel, trigdata->tg_newtuple);
+			join_gather(entry, rel, trigdata->tg_newtuple, trigdata->tg_trigtuple);
 	}
 	PG_FINALLY();
 	{

@@ -499,31 +499,23 @@ regcache_find_keyatts(RegEntry *entry)
 }
 
 /*
- * Whether the new row version of an UPDATE of rel is known to give the
- * paths the old one gave, so that they need not be computed again: when
- * every column the paths depend on (regcache_find_keyatts) is NULL in both
- * or holds the same bytes in both (the usual UPDATE, which sets a price
- * and leaves the slug).  The same bytes give the same paths, as both
- * versions are evaluated at the same moment under the same settings;
- * equal values stored differently (compressed in one version only) merely
- * fail the test.  A TOASTed value is compared by its pointer, never
- * fetched.
+ * Whether two versions of a row of a table with descriptor desc agree on
+ * the columns atts[0..natts-1]: each NULL in both, or holding the same
+ * bytes in both.  Equal values stored differently (compressed in one
+ * version only) merely fail the test; a TOASTed value is compared by its
+ * pointer, never fetched.  Shared with join.c.
  */
-static bool
-regcache_same_paths(RegEntry *entry, Relation rel, HeapTuple oldtuple,
-					HeapTuple newtuple)
+bool
+dumper_same_columns(TupleDesc desc, const AttrNumber *atts, int natts,
+					HeapTuple oldtuple, HeapTuple newtuple)
 {
-	TupleDesc	desc = RelationGetDescr(rel);
-
-	if (entry->nkeyatts < 0)
-		return false;
-	for (int i = 0; i < entry->nkeyatts; i++)
+	for (int i = 0; i < natts; i++)
 	{
-		Form_pg_attribute att = TupleDescAttr(desc, entry->keyatts[i] - 1);
+		Form_pg_attribute att = TupleDescAttr(desc, atts[i] - 1);
 		bool		oldnull,
 					newnull;
-		Datum		oldval = heap_getattr(oldtuple, entry->keyatts[i], desc, &oldnull);
-		Datum		newval = heap_getattr(newtuple, entry->keyatts[i], desc, &newnull);
+		Datum		oldval = heap_getattr(oldtuple, atts[i], desc, &oldnull);
+		Datum		newval = heap_getattr(newtuple, atts[i], desc, &newnull);
 
 		if (oldnull != newnull)
 			return false;
@@ -531,6 +523,24 @@ regcache_same_paths(RegEntry *entry, Relation rel, HeapTuple oldtuple,
 			return false;
 	}
 	return true;
+}
+
+/*
+ * Whether the new row version of an UPDATE of rel is known to give the
+ * paths the old one gave, so that they need not be computed again: when
+ * every column the paths depend on (regcache_find_keyatts) is the same in
+ * both (dumper_same_columns; the usual UPDATE, which sets a price and
+ * leaves the slug).  The same bytes give the same paths, as both versions
+ * are evaluated at the same moment under the same settings.
+ */
+static bool
+regcache_same_paths(RegEntry *entry, Relation rel, HeapTuple oldtuple,
+					HeapTuple newtuple)
+{
+	if (entry->nkeyatts < 0)
+		return false;
+	return dumper_same_columns(RelationGetDescr(rel), entry->keyatts,
+							   entry->nkeyatts, oldtuple, newtuple);
 }
 
 /*

@@ -90,6 +90,50 @@ UPDATE scoop SET grams = 150;
 SELECT * FROM dumper_transaction_paths() ORDER BY 1;
 ROLLBACK;
 
+-- An UPDATE that leaves a side's key columns alone looks that side's row
+-- up once: the same row, and a paths function that is not volatile, give
+-- the same paths.  A changed key, or a volatile function, looks up the rows
+-- of both versions.  (A PL/pgSQL function is never inlined, so its calls
+-- are counted: the backend's count so far, read before each UPDATE.)
+CREATE TABLE cone (id int PRIMARY KEY, name text NOT NULL);
+CREATE TABLE cone_scoops (cone_id int REFERENCES cone, grams int NOT NULL);
+CREATE FUNCTION dependent_paths(cone) RETURNS text LANGUAGE plpgsql STABLE
+    AS $$ BEGIN RETURN '/cone/' || $1.name || '/'; END $$;
+SELECT dumper_register('cone');
+SELECT dumper_register_join('cone_scoops');
+INSERT INTO cone VALUES (1, 'waffle'), (2, 'sugar');
+INSERT INTO cone_scoops VALUES (1, 100), (NULL, 50);
+SET track_functions = 'pl';
+BEGIN;
+SELECT coalesce(pg_stat_get_xact_function_calls('dependent_paths(cone)'::regprocedure), 0) AS before \gset
+UPDATE cone_scoops SET grams = grams + 1;
+SELECT pg_stat_get_xact_function_calls('dependent_paths(cone)'::regprocedure) - :before AS calls;
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+BEGIN;
+SELECT coalesce(pg_stat_get_xact_function_calls('dependent_paths(cone)'::regprocedure), 0) AS before \gset
+UPDATE cone_scoops SET cone_id = 2 WHERE cone_id = 1;
+SELECT pg_stat_get_xact_function_calls('dependent_paths(cone)'::regprocedure) - :before AS calls;
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+BEGIN;
+SELECT coalesce(pg_stat_get_xact_function_calls('dependent_paths(cone)'::regprocedure), 0) AS before \gset
+UPDATE cone_scoops SET cone_id = 1 WHERE cone_id IS NULL;
+SELECT pg_stat_get_xact_function_calls('dependent_paths(cone)'::regprocedure) - :before AS calls;
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+ALTER FUNCTION dependent_paths(cone) VOLATILE;
+BEGIN;
+SELECT coalesce(pg_stat_get_xact_function_calls('dependent_paths(cone)'::regprocedure), 0) AS before \gset
+UPDATE cone_scoops SET grams = grams + 1;
+SELECT pg_stat_get_xact_function_calls('dependent_paths(cone)'::regprocedure) - :before AS calls;
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+RESET track_functions;
+SELECT dumper_unregister('cone');
+DROP FUNCTION dependent_paths(cone);
+DROP TABLE cone_scoops, cone;
+
 -- A composite key: shops are identified by (country, code).
 CREATE TABLE shop (country text, code int, name text NOT NULL,
                    PRIMARY KEY (country, code));
