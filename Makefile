@@ -15,6 +15,7 @@ OBJS = \
 	src/template_parse.o \
 	src/template_expr.o \
 	src/truncate.o \
+	src/partition.o \
 	src/ddl.o \
 	src/pathset.o \
 	src/twophase.o \

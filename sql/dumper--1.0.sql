@@ -257,7 +257,7 @@ AS 'MODULE_PATHNAME', 'dumper_on_ddl_start'
 LANGUAGE C;
 CREATE EVENT TRIGGER dumper_ddl_start ON ddl_command_start
     WHEN TAG IN ('DROP EXTENSION', 'DROP FUNCTION', 'DROP ROUTINE', 'DROP SCHEMA',
-                 'DROP OWNED')
+                 'DROP OWNED', 'ALTER TABLE', 'DROP TABLE')
     EXECUTE FUNCTION dumper.on_ddl_start();
 
 -- Delivery statistics kept in shared memory (with shared_preload_libraries).

@@ -22,17 +22,21 @@
  * pg_upgrade its new OID and the triggers' dependency on it
  * (registration.c says why both are kept).
  *
- * dumper.on_ddl_start() runs at ddl_command_start of DROP EXTENSION: when the
- * extension being dropped is dumper, every trigger dumper installed is
+ * dumper.on_ddl_start() runs at ddl_command_start of DROP EXTENSION: when
+ * the extension being dropped is dumper, every trigger dumper installed is
  * dropped first, so that DROP EXTENSION needs no CASCADE and leaves no
  * trigger behind.  Before DROP FUNCTION, ROUTINE, SCHEMA, OWNED and any
  * other DROP EXTENSION it syncs the registrations, so that a paths function
  * in use is refused after a pg_upgrade too.  (Registrations of dropped
  * tables and of dropped paths functions are removed by the SQL event trigger
- * dumper_sql_drop.)
+ * dumper_sql_drop.)  Before ALTER TABLE and DROP TABLE, it gathers the
+ * paths of the rows of a partition being attached, detached or dropped
+ * (partition.c).
  *
  * Both run with the privileges of the extension's owner (SECURITY DEFINER
- * wrappers, or the superuser that drops the extension).
+ * wrappers, or the superuser that drops the extension), except the
+ * gathering before ALTER TABLE and DROP TABLE, which runs as the role
+ * running the command, like a TRUNCATE's.
  *
  *-------------------------------------------------------------------------
  */
@@ -495,6 +499,10 @@ dumper_on_ddl_start(PG_FUNCTION_ARGS)
 	trigdata = (EventTriggerData *) fcinfo->context;
 	if (ddl_drops_dumper(trigdata->parsetree))
 		ddl_drop_all_triggers();
+	else if (IsA(trigdata->parsetree, AlterTableStmt) ||
+			 (IsA(trigdata->parsetree, DropStmt) &&
+			  ((DropStmt *) trigdata->parsetree)->removeType == OBJECT_TABLE))
+		dumper_partition_ddl_start(trigdata->parsetree);
 	else
 		dumper_sync_registrations();
 	PG_RETURN_VOID();

@@ -105,6 +105,16 @@ extern List *dumper_fkey_list(Relation rel);
 extern void dumper_drop_stale_truncate_triggers(void);
 extern void dumper_install_join(Oid relid, bool explicit);
 
+/* truncate.c: the paths of every row of a table */
+extern void dumper_gather_table(Oid relid, bool only, Oid regrelid,
+								const DumperRegistration *reg,
+								const char *rls_hint);
+extern void dumper_gather_join(Relation keyrel, Oid relid, bool only,
+							   const char *rls_hint);
+
+/* partition.c: partitions attached, detached or dropped */
+extern void dumper_partition_ddl_start(Node *parsetree);
+
 /* ddl.c: keeping registrations up to date with the schema */
 extern void dumper_sync_registrations(void);
 

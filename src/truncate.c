@@ -19,7 +19,9 @@
  *
  * Rows are read through a cursor in chunks: memory holds the set of distinct
  * paths (pathset.c), not the table.  TRUNCATE is rare, so the queries are
- * planned per statement rather than cached.
+ * planned per statement rather than cached.  The two readers,
+ * dumper_gather_table and dumper_gather_join, also serve partitions
+ * attached, detached or dropped (partition.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -42,6 +44,9 @@
 #include "dumper.h"
 
 #define TRUNCATE_FETCH	1000
+
+#define TRUNCATE_RLS_HINT \
+	"Truncate as the table's owner or as a role with BYPASSRLS, or use DELETE."
 
 /*
  * Run query through a cursor and gather the texts of its first column.
@@ -82,13 +87,14 @@ truncate_gather_query(const char *query)
 
 /*
  * Refuse to read relid for invalidation when row-level security applies to
- * the current role there: TRUNCATE removes the rows it would hide, without
- * their paths.  Like a missing SELECT privilege, it fails the write rather
- * than drop an invalidation.  The table's owner (unless FORCE ROW LEVEL
- * SECURITY) and roles with BYPASSRLS read every row.
+ * the current role there: TRUNCATE (or the DDL of partition.c) removes the
+ * rows it would hide, without their paths.  Like a missing SELECT
+ * privilege, it fails the command rather than drop an invalidation.  The
+ * table's owner (unless FORCE ROW LEVEL SECURITY) and roles with BYPASSRLS
+ * read every row.  hint: what the user can do instead.
  */
 static void
-truncate_refuse_row_security(Oid relid)
+truncate_refuse_row_security(Oid relid, const char *hint)
 {
 	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
 		ereport(ERROR,
@@ -97,7 +103,7 @@ truncate_refuse_row_security(Oid relid)
 						get_rel_name(relid)),
 				 errdetail("Row-level security applies to role \"%s\" there, and the paths of the rows its policies hide would not be invalidated.",
 						   GetUserNameFromId(GetUserId(), false)),
-				 errhint("Truncate as the table's owner or as a role with BYPASSRLS, or use DELETE.")));
+				 errhint("%s", hint)));
 }
 
 /* schema.name of a relation, quoted. */
@@ -109,33 +115,28 @@ truncate_relname(Oid relid)
 }
 
 /*
- * The paths of every row of rel, a registered table or a partition of one.
+ * Gather the paths of every row of table relid (only its own rows, or also
+ * those of its partitions) as rows of registered table regrelid, whose
+ * registration is reg: relid is regrelid, or a table whose columns have
+ * the same names (a partition, or a table being attached as one), whose
+ * rows are converted to regrelid's row type by column name.  Must be called
+ * inside SPI, with a lock on relid that keeps its writers out; rls_hint is
+ * the hint of the error raised when row-level security would hide rows.
+ * Shared with partition.c.
  */
-static void
-truncate_registered(Relation rel)
+void
+dumper_gather_table(Oid relid, bool only, Oid regrelid,
+					const DumperRegistration *reg, const char *rls_hint)
 {
-	Oid			relid = RelationGetRelid(rel);
-	DumperRegistration reg;
-	Oid			regrelid = dumper_registered_table(relid, &reg);
 	StringInfoData rowexpr;
 	char	   *expr;
-
-	/*
-	 * Not covered by any registration: a partition detached from a
-	 * registered table keeps the statement trigger until the next DDL sweep
-	 * (dumper_drop_stale_truncate_triggers).  Nothing to invalidate.
-	 */
-	if (!OidIsValid(regrelid))
-		return;
-	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
-		return;					/* no rows of its own: its partitions fire */
 
 	initStringInfo(&rowexpr);
 	if (regrelid == relid)
 		appendStringInfoString(&rowexpr, "r");
 	else
 	{
-		/* A partition: build the registered row type's value by name. */
+		/* Build the registered row type's value by name. */
 		Relation	regrel = table_open(regrelid, AccessShareLock);
 		TupleDesc	desc = RelationGetDescr(regrel);
 		bool		first = true;
@@ -154,22 +155,48 @@ truncate_registered(Relation rel)
 		appendStringInfo(&rowexpr, ")::%s", truncate_relname(regrelid));
 		table_close(regrel, AccessShareLock);
 	}
-	truncate_refuse_row_security(relid);
-	expr = dumper_paths_expr(&reg, regrelid, rowexpr.data, NULL);
-	truncate_gather_query(psprintf("SELECT %s FROM ONLY %s AS r",
-								   expr, truncate_relname(relid)));
+	truncate_refuse_row_security(relid, rls_hint);
+	expr = dumper_paths_expr(reg, regrelid, rowexpr.data, NULL);
+	truncate_gather_query(psprintf("SELECT %s FROM %s%s AS r", expr,
+								   only ? "ONLY " : "", truncate_relname(relid)));
 }
 
 /*
- * The paths of every row join table rel references on its registered
- * sides.
+ * The paths of every row of rel, a registered table or a partition of one.
  */
 static void
-truncate_join(Relation rel)
+truncate_registered(Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+	DumperRegistration reg;
+	Oid			regrelid = dumper_registered_table(relid, &reg);
+
+	/*
+	 * Not covered by any registration: a partition detached from a
+	 * registered table keeps the statement trigger until the next DDL sweep
+	 * (dumper_drop_stale_truncate_triggers).  Nothing to invalidate.
+	 */
+	if (!OidIsValid(regrelid))
+		return;
+	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+		return;					/* no rows of its own: its partitions fire */
+	dumper_gather_table(relid, true, regrelid, &reg, TRUNCATE_RLS_HINT);
+}
+
+/*
+ * Gather the paths of every row that the rows of table relid (only its own
+ * rows, or also those of its partitions) reference on the registered sides
+ * of join table keyrel: keyrel itself, or its parent, or a table being
+ * attached to it (the key columns are found by name).  Must be called
+ * inside SPI, with a lock on relid that keeps its writers out.  Shared
+ * with partition.c.
+ */
+void
+dumper_gather_join(Relation keyrel, Oid relid, bool only, const char *rls_hint)
 {
 	ListCell   *lc;
 
-	foreach(lc, dumper_fkey_list(rel))
+	foreach(lc, dumper_fkey_list(keyrel))
 	{
 		ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
 		DumperRegistration reg;
@@ -177,20 +204,20 @@ truncate_join(Relation rel)
 
 		if (!dumper_registration_read(fk->confrelid, &reg))
 			continue;
-		truncate_refuse_row_security(RelationGetRelid(rel));
-		truncate_refuse_row_security(fk->confrelid);
+		truncate_refuse_row_security(relid, rls_hint);
+		truncate_refuse_row_security(fk->confrelid, rls_hint);
 		initStringInfo(&query);
 		appendStringInfo(&query,
-						 "SELECT %s FROM %s AS r WHERE EXISTS (SELECT FROM ONLY %s AS j WHERE ",
+						 "SELECT %s FROM %s AS r WHERE EXISTS (SELECT FROM %s%s AS j WHERE ",
 						 dumper_paths_expr(&reg, fk->confrelid, "r", NULL),
 						 truncate_relname(fk->confrelid),
-						 truncate_relname(RelationGetRelid(rel)));
+						 only ? "ONLY " : "", truncate_relname(relid));
 		for (int k = 0; k < fk->nkeys; k++)
 			appendStringInfo(&query, "%sr.%s %s j.%s",
 							 k > 0 ? " AND " : "",
 							 quote_identifier(get_attname(fk->confrelid, fk->confkey[k], false)),
 							 dumper_qualified_operator(fk->conpfeqop[k]),
-							 quote_identifier(get_attname(RelationGetRelid(rel), fk->conkey[k], false)));
+							 quote_identifier(get_attname(RelationGetRelid(keyrel), fk->conkey[k], false)));
 		appendStringInfoChar(&query, ')');
 		truncate_gather_query(query.data);
 	}
@@ -222,7 +249,9 @@ dumper_truncate_trigger(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (strcmp(trigdata->tg_trigger->tgname, DUMPER_JOIN_TRUNCATE_TRIGGER) == 0)
-		truncate_join(trigdata->tg_relation);
+		dumper_gather_join(trigdata->tg_relation,
+						   RelationGetRelid(trigdata->tg_relation), true,
+						   TRUNCATE_RLS_HINT);
 	else
 		truncate_registered(trigdata->tg_relation);
 	SPI_finish();

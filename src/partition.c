@@ -1,0 +1,237 @@
+/*-------------------------------------------------------------------------
+ *
+ * partition.c
+ *	  Partitions attached, detached or dropped: the paths of the rows that
+ *	  enter or leave a registered table (or a covered join table).
+ *
+ * ALTER TABLE ... ATTACH PARTITION, ALTER TABLE ... DETACH PARTITION and
+ * DROP TABLE of a partition change what a registered partitioned table
+ * holds without writing a row, so no row trigger fires.  Like TRUNCATE
+ * (truncate.c), they gather the paths of every row concerned: those of the
+ * partition (with its own partitions) as rows of the registered table, or,
+ * under a covered join table, the rows those join rows reference.  This
+ * runs at ddl_command_start (dumper.on_ddl_start, ddl.c), while the rows
+ * can still be read; the paths are queued with the command's transaction,
+ * so a command that fails invalidates nothing.
+ *
+ * Locks: the rows are read after taking the locks the command itself is
+ * about to take, in its order (the parent, then the partition), so no
+ * writer can add a row between the read and the command.  DETACH ...
+ * CONCURRENTLY takes weaker locks: a row written to the partition while it
+ * runs gets its paths from its own trigger (README.md).  Nothing is locked
+ * or read unless the current role owns the tables the command needs it to
+ * own: the command would fail on its own, and must not queue behind
+ * another session's lock first.
+ *
+ * Not covered: a partition whose parent is dropped with it (the whole
+ * registered table goes, like DROP TABLE of a registered table),
+ * partitions dropped by DROP SCHEMA or DROP OWNED, and foreign tables
+ * (their rows are on another server).
+ *
+ * Errors: those of the paths function, and row-level security hiding rows
+ * from the current role (truncate.c): the command fails rather than leave
+ * pages stale.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/partition.h"
+#include "catalog/pg_class.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "dumper.h"
+
+#define PARTITION_RLS_HINT \
+	"Run the command as a role with BYPASSRLS, or delete the rows first."
+
+/*
+ * Whether table relid has every column of registered table regrelid, by
+ * name and type: a table being attached that does not is refused by
+ * ATTACH PARTITION itself, with a better message than a failing read.
+ */
+static bool
+partition_columns_match(Oid relid, Oid regrelid)
+{
+	Relation	regrel = table_open(regrelid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(regrel);
+	bool		match = true;
+
+	for (int i = 0; i < desc->natts && match; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		AttrNumber	attnum;
+
+		if (att->attisdropped)
+			continue;
+		attnum = get_attnum(relid, NameStr(att->attname));
+		match = (attnum != InvalidAttrNumber &&
+				 get_atttype(relid, attnum) == att->atttypid);
+	}
+	table_close(regrel, AccessShareLock);
+	return match;
+}
+
+/*
+ * Gather the paths of every row of table partid (and of its partitions)
+ * entering or leaving partitioned table parentid, when that table is
+ * registered (or a partition of a registered table) or a covered join
+ * table.  The callers hold the locks.
+ */
+static void
+partition_gather(Oid parentid, Oid partid)
+{
+	DumperRegistration reg;
+	Oid			regrelid = dumper_registered_table(parentid, &reg);
+	bool		join = OidIsValid(get_trigger_oid(parentid, DUMPER_JOIN_TRIGGER, true));
+
+	if (!OidIsValid(regrelid) && !join)
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (OidIsValid(regrelid) && partition_columns_match(partid, regrelid))
+		dumper_gather_table(partid, false, regrelid, &reg, PARTITION_RLS_HINT);
+	if (join)
+	{
+		Relation	parent = table_open(parentid, AccessShareLock);
+
+		if (partition_columns_match(partid, parentid))
+			dumper_gather_join(parent, partid, false, PARTITION_RLS_HINT);
+		table_close(parent, AccessShareLock);
+	}
+	SPI_finish();
+}
+
+/*
+ * Lock parentid, its default partition when lock_default (as a DETACH
+ * does), and then partid, in the modes the command takes, and gather the
+ * paths of partid's rows, if the current role owns the tables it must:
+ * partid, and parentid too unless must_own_parent is false.
+ */
+static void
+partition_lock_and_gather(Oid parentid, LOCKMODE parentmode, bool must_own_parent,
+						  bool lock_default, Oid partid, LOCKMODE partmode)
+{
+	char		kind = get_rel_relkind(partid);
+
+	/* A foreign table's rows are elsewhere: not read (README.md). */
+	if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE)
+		return;
+	if (!OidIsValid(parentid) ||
+		!pg_class_ownercheck(partid, GetUserId()) ||
+		(must_own_parent && !pg_class_ownercheck(parentid, GetUserId())))
+		return;
+	LockRelationOid(parentid, parentmode);
+	if (lock_default)
+	{
+		Oid			defaultid = get_default_partition_oid(parentid);
+
+		if (OidIsValid(defaultid) && defaultid != partid)
+			LockRelationOid(defaultid, AccessExclusiveLock);
+	}
+	LockRelationOid(partid, partmode);
+	/* Gone while we waited: the command will say so. */
+	if (get_rel_relkind(parentid) != RELKIND_PARTITIONED_TABLE ||
+		get_rel_relkind(partid) == '\0')
+		return;
+	partition_gather(parentid, partid);
+}
+
+/* ALTER TABLE ... ATTACH PARTITION or DETACH PARTITION. */
+static void
+partition_alter_table(AlterTableStmt *stmt)
+{
+	AlterTableCmd *cmd;
+	PartitionCmd *pcmd;
+	Oid			parentid;
+	Oid			partid;
+
+	/* Both are single-command statements of their own. */
+	if (list_length(stmt->cmds) != 1)
+		return;
+	cmd = linitial_node(AlterTableCmd, stmt->cmds);
+	if (cmd->subtype != AT_AttachPartition && cmd->subtype != AT_DetachPartition)
+		return;
+	pcmd = (PartitionCmd *) cmd->def;
+	parentid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	partid = RangeVarGetRelid(pcmd->name, NoLock, true);
+	if (!OidIsValid(parentid) || get_rel_relkind(parentid) != RELKIND_PARTITIONED_TABLE)
+		return;
+	if (cmd->subtype == AT_AttachPartition)
+		partition_lock_and_gather(parentid, ShareUpdateExclusiveLock, true, false,
+								  partid, AccessExclusiveLock);
+	else if (pcmd->concurrent)
+		partition_lock_and_gather(parentid, ShareUpdateExclusiveLock, true, false,
+								  partid, ShareUpdateExclusiveLock);
+	else
+		partition_lock_and_gather(parentid, AccessExclusiveLock, true, true,
+								  partid, AccessExclusiveLock);
+}
+
+/* Whether any of ancestors is among relids. */
+static bool
+partition_any_named(List *ancestors, List *relids)
+{
+	ListCell   *lc;
+
+	foreach(lc, ancestors)
+		if (list_member_oid(relids, lfirst_oid(lc)))
+			return true;
+	return false;
+}
+
+/*
+ * DROP TABLE: each named table that is a partition, unless its parent (or
+ * one of its ancestors) is named too.
+ */
+static void
+partition_drop(DropStmt *stmt)
+{
+	List	   *relids = NIL;
+	ListCell   *lc;
+
+	foreach(lc, stmt->objects)
+	{
+		RangeVar   *rv = makeRangeVarFromNameList((List *) lfirst(lc));
+
+		relids = lappend_oid(relids, RangeVarGetRelid(rv, NoLock, true));
+	}
+	foreach(lc, relids)
+	{
+		Oid			relid = lfirst_oid(lc);
+		Oid			parentid;
+
+		if (!OidIsValid(relid) || !get_rel_relispartition(relid))
+			continue;
+		parentid = get_partition_parent(relid, true);
+		if (partition_any_named(get_partition_ancestors(relid), relids))
+			continue;
+		partition_lock_and_gather(parentid, AccessExclusiveLock, false, false,
+								  relid, AccessExclusiveLock);
+	}
+}
+
+/*
+ * At ddl_command_start (ddl.c): before a command that attaches, detaches
+ * or drops a partition, gather the paths of its rows.
+ */
+void
+dumper_partition_ddl_start(Node *parsetree)
+{
+	if (!dumper_enabled || parsetree == NULL)
+		return;
+	if (IsA(parsetree, AlterTableStmt))
+		partition_alter_table((AlterTableStmt *) parsetree);
+	else if (IsA(parsetree, DropStmt) &&
+			 ((DropStmt *) parsetree)->removeType == OBJECT_TABLE)
+		partition_drop((DropStmt *) parsetree);
+}
