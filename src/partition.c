@@ -20,8 +20,11 @@
  * CONCURRENTLY takes weaker locks: a row written to the partition while it
  * runs gets its paths from its own trigger (README.md).  Nothing is locked
  * or read unless the current role owns the tables the command needs it to
- * own: the command would fail on its own, and must not queue behind
- * another session's lock first.
+ * own (ATTACH: both; DETACH: the parent; DROP TABLE: the partition): the
+ * command would fail on its own, and must not queue behind another
+ * session's lock first.  Reading the partition takes SELECT on it, as for
+ * TRUNCATE: a DETACH by the parent's owner who may not read a partition
+ * owned by another role fails rather than leave its pages stale.
  *
  * Not covered: a partition whose parent is dropped with it (the whole
  * registered table goes, like DROP TABLE of a registered table),
@@ -81,6 +84,14 @@ partition_columns_match(Oid relid, Oid regrelid)
 	return match;
 }
 
+/* Error context: whose rows were being read. */
+static void
+partition_error_callback(void *arg)
+{
+	errcontext("gathering invalidation paths of the rows of partition \"%s\"",
+			   get_rel_name(*(Oid *) arg));
+}
+
 /*
  * Gather the paths of every row of table partid (and of its partitions)
  * entering or leaving partitioned table parentid, when that table is
@@ -93,9 +104,23 @@ partition_gather(Oid parentid, Oid partid)
 	DumperRegistration reg;
 	Oid			regrelid = dumper_registered_table(parentid, &reg);
 	bool		join = OidIsValid(get_trigger_oid(parentid, DUMPER_JOIN_TRIGGER, true));
+	ErrorContextCallback errcallback;
 
 	if (!OidIsValid(regrelid) && !join)
 		return;
+	errcallback.callback = partition_error_callback;
+	errcallback.arg = &partid;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+	if (pg_class_aclcheck(partid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to read table \"%s\" for dumper's invalidation",
+						get_rel_name(partid)),
+				 errdetail("Its rows enter or leave table \"%s\", and the paths of their pages must be invalidated.",
+						   get_rel_name(parentid)),
+				 errhint("Grant SELECT on it to role \"%s\", or run the command as a role that may read it.",
+						 GetUserNameFromId(GetUserId(), false))));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (OidIsValid(regrelid) && partition_columns_match(partid, regrelid))
@@ -109,17 +134,22 @@ partition_gather(Oid parentid, Oid partid)
 		table_close(parent, AccessShareLock);
 	}
 	SPI_finish();
+	error_context_stack = errcallback.previous;
 }
+
+/* Which tables a command requires its role to own. */
+#define PARTITION_OWN_PARENT	0x01
+#define PARTITION_OWN_PART		0x02
 
 /*
  * Lock parentid, its default partition when lock_default (as a DETACH
  * does), and then partid, in the modes the command takes, and gather the
- * paths of partid's rows, if the current role owns the tables it must:
- * partid, and parentid too unless must_own_parent is false.
+ * paths of partid's rows, if the current role owns the tables the command
+ * requires it to own (own: PARTITION_OWN_* flags).
  */
 static void
-partition_lock_and_gather(Oid parentid, LOCKMODE parentmode, bool must_own_parent,
-						  bool lock_default, Oid partid, LOCKMODE partmode)
+partition_lock_and_gather(Oid parentid, LOCKMODE parentmode, bool lock_default,
+						  Oid partid, LOCKMODE partmode, int own)
 {
 	char		kind = get_rel_relkind(partid);
 
@@ -127,8 +157,8 @@ partition_lock_and_gather(Oid parentid, LOCKMODE parentmode, bool must_own_paren
 	if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE)
 		return;
 	if (!OidIsValid(parentid) ||
-		!pg_class_ownercheck(partid, GetUserId()) ||
-		(must_own_parent && !pg_class_ownercheck(parentid, GetUserId())))
+		((own & PARTITION_OWN_PART) && !pg_class_ownercheck(partid, GetUserId())) ||
+		((own & PARTITION_OWN_PARENT) && !pg_class_ownercheck(parentid, GetUserId())))
 		return;
 	LockRelationOid(parentid, parentmode);
 	if (lock_default)
@@ -166,15 +196,19 @@ partition_alter_table(AlterTableStmt *stmt)
 	partid = RangeVarGetRelid(pcmd->name, NoLock, true);
 	if (!OidIsValid(parentid) || get_rel_relkind(parentid) != RELKIND_PARTITIONED_TABLE)
 		return;
+	/* ATTACH wants both tables owned, DETACH the parent only. */
 	if (cmd->subtype == AT_AttachPartition)
-		partition_lock_and_gather(parentid, ShareUpdateExclusiveLock, true, false,
-								  partid, AccessExclusiveLock);
+		partition_lock_and_gather(parentid, ShareUpdateExclusiveLock, false,
+								  partid, AccessExclusiveLock,
+								  PARTITION_OWN_PARENT | PARTITION_OWN_PART);
 	else if (pcmd->concurrent)
-		partition_lock_and_gather(parentid, ShareUpdateExclusiveLock, true, false,
-								  partid, ShareUpdateExclusiveLock);
+		partition_lock_and_gather(parentid, ShareUpdateExclusiveLock, false,
+								  partid, ShareUpdateExclusiveLock,
+								  PARTITION_OWN_PARENT);
 	else
-		partition_lock_and_gather(parentid, AccessExclusiveLock, true, true,
-								  partid, AccessExclusiveLock);
+		partition_lock_and_gather(parentid, AccessExclusiveLock, true,
+								  partid, AccessExclusiveLock,
+								  PARTITION_OWN_PARENT);
 }
 
 /* Whether any of ancestors is among relids. */
@@ -215,8 +249,9 @@ partition_drop(DropStmt *stmt)
 		parentid = get_partition_parent(relid, true);
 		if (partition_any_named(get_partition_ancestors(relid), relids))
 			continue;
-		partition_lock_and_gather(parentid, AccessExclusiveLock, false, false,
-								  relid, AccessExclusiveLock);
+		/* DROP TABLE wants the partition owned, not its parent. */
+		partition_lock_and_gather(parentid, AccessExclusiveLock, false,
+								  relid, AccessExclusiveLock, PARTITION_OWN_PART);
 	}
 }
 

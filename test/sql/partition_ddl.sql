@@ -84,6 +84,33 @@ ALTER TABLE event DETACH PARTITION event_2025;
 DROP TABLE event_2025;
 RESET ROLE;
 
+-- Each command's own owner: DETACH needs the parent's, DROP TABLE the
+-- partition's.  The parent's owner detaching another role's partition
+-- reads its rows with SELECT on it, like TRUNCATE, or fails.
+CREATE ROLE dumper_partition_parent_owner;
+ALTER TABLE event OWNER TO dumper_partition_parent_owner;
+ALTER TABLE event_2025 OWNER TO dumper_partition_stranger;
+SET ROLE dumper_partition_parent_owner;
+ALTER TABLE event DETACH PARTITION event_2025;
+RESET ROLE;
+GRANT SELECT ON event_2025 TO dumper_partition_parent_owner;
+SET ROLE dumper_partition_parent_owner;
+BEGIN;
+ALTER TABLE event DETACH PARTITION event_2025;
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+RESET ROLE;
+SET ROLE dumper_partition_stranger;
+BEGIN;
+DROP TABLE event_2025;
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+RESET ROLE;
+REVOKE SELECT ON event_2025 FROM dumper_partition_parent_owner;
+ALTER TABLE event OWNER TO CURRENT_USER;
+ALTER TABLE event_2025 OWNER TO CURRENT_USER;
+DROP ROLE dumper_partition_parent_owner;
+
 -- Row-level security that would hide rows from the command's role fails
 -- the command rather than leave their pages stale.  (A superuser reads
 -- every row: the tables' owner here is a plain role.)
