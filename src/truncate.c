@@ -186,10 +186,11 @@ truncate_registered(Relation rel)
 /*
  * Gather the paths of every row that the rows of table relid (only its own
  * rows, or also those of its partitions) reference on the registered sides
- * of join table keyrel: keyrel itself, or its parent, or a table being
- * attached to it (the key columns are found by name).  Must be called
- * inside SPI, with a lock on relid that keeps its writers out.  Shared
- * with partition.c.
+ * of join table keyrel.  relid is keyrel itself, a partition of it, or a
+ * table being attached to it: its key columns are found by the names of
+ * keyrel's.  Must be called inside SPI, with a lock on relid that keeps
+ * its writers out; rls_hint as for dumper_gather_table.  Shared with
+ * partition.c.
  */
 void
 dumper_gather_join(Relation keyrel, Oid relid, bool only, const char *rls_hint)
