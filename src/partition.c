@@ -15,7 +15,8 @@
  * so a command that fails invalidates nothing.
  *
  * Locks: the rows are read after taking the locks the command itself is
- * about to take, in its order (the parent, then the partition), so no
+ * about to take, in its order (the parent, for DETACH its default
+ * partition, then the partition), so no
  * writer can add a row between the read and the command.  DETACH ...
  * CONCURRENTLY takes weaker locks: a row written to the partition while it
  * runs gets its paths from its own trigger (README.md).  Nothing is locked
@@ -31,9 +32,9 @@
  * partitions dropped by DROP SCHEMA or DROP OWNED, and foreign tables
  * (their rows are on another server).
  *
- * Errors: those of the paths function, and row-level security hiding rows
- * from the current role (truncate.c): the command fails rather than leave
- * pages stale.
+ * Errors: those of the paths function, a role that may not read the
+ * partition, and row-level security hiding rows from it (truncate.c): the
+ * command fails rather than leave pages stale.
  *
  *-------------------------------------------------------------------------
  */
