@@ -15,17 +15,16 @@
  * so a command that fails invalidates nothing.
  *
  * Locks: the rows are read after taking the locks the command itself is
- * about to take, in its order (the parent, for DETACH its default
- * partition, then the partition), so no
- * writer can add a row between the read and the command.  DETACH ...
- * CONCURRENTLY takes weaker locks: a row written to the partition while it
- * runs gets its paths from its own trigger (README.md).  Nothing is locked
- * or read unless the current role owns the tables the command needs it to
- * own (ATTACH: both; DETACH: the parent; DROP TABLE: the partition): the
- * command would fail on its own, and must not queue behind another
- * session's lock first.  Reading the partition takes SELECT on it, as for
- * TRUNCATE: a DETACH by the parent's owner who may not read a partition
- * owned by another role fails rather than leave its pages stale.
+ * about to take, in its order (the parent, for DETACH its default partition,
+ * then the partition), so no writer can add a row between the read and the
+ * command.  DETACH ... CONCURRENTLY takes weaker locks: a row written to the
+ * partition while it runs gets its paths from its own trigger (README.md).
+ * Nothing is locked or read unless the current role owns the tables the
+ * command needs it to own (ATTACH: both; DETACH: the parent; DROP TABLE: the
+ * partition): the command would fail on its own, and must not queue behind
+ * another session's lock first.  Reading the partition takes SELECT on it,
+ * as for TRUNCATE: a DETACH by the parent's owner who may not read a
+ * partition owned by another role fails rather than leave its pages stale.
  *
  * Not covered: a partition whose parent is dropped with it (the whole
  * registered table goes, like DROP TABLE of a registered table),
