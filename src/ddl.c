@@ -499,11 +499,7 @@ dumper_on_ddl_start(PG_FUNCTION_ARGS)
 	trigdata = (EventTriggerData *) fcinfo->context;
 	if (ddl_drops_dumper(trigdata->parsetree))
 		ddl_drop_all_triggers();
-	else if (IsA(trigdata->parsetree, AlterTableStmt) ||
-			 (IsA(trigdata->parsetree, DropStmt) &&
-			  ((DropStmt *) trigdata->parsetree)->removeType == OBJECT_TABLE))
-		dumper_partition_ddl_start(trigdata->parsetree);
-	else
+	else if (!dumper_partition_ddl_start(trigdata->parsetree))
 		dumper_sync_registrations();
 	PG_RETURN_VOID();
 }

@@ -113,7 +113,7 @@ extern void dumper_gather_join(Relation keyrel, Oid relid, bool only,
 							   const char *rls_hint);
 
 /* partition.c: partitions attached, detached or dropped */
-extern void dumper_partition_ddl_start(Node *parsetree);
+extern bool dumper_partition_ddl_start(Node *parsetree);
 
 /* ddl.c: keeping registrations up to date with the schema */
 extern void dumper_sync_registrations(void);

@@ -242,31 +242,42 @@ partition_drop(DropStmt *stmt)
 	foreach(lc, relids)
 	{
 		Oid			relid = lfirst_oid(lc);
-		Oid			parentid;
+		List	   *ancestors;
 
 		if (!OidIsValid(relid) || !get_rel_relispartition(relid))
 			continue;
-		parentid = get_partition_parent(relid, true);
-		if (partition_any_named(get_partition_ancestors(relid), relids))
+		ancestors = get_partition_ancestors(relid);	/* the parent first */
+		if (ancestors == NIL || partition_any_named(ancestors, relids))
 			continue;
 		/* DROP TABLE wants the partition owned, not its parent. */
-		partition_lock_and_gather(parentid, AccessExclusiveLock, false,
+		partition_lock_and_gather(linitial_oid(ancestors), AccessExclusiveLock, false,
 								  relid, AccessExclusiveLock, PARTITION_OWN_PART);
 	}
 }
 
 /*
  * At ddl_command_start (ddl.c): before a command that attaches, detaches
- * or drops a partition, gather the paths of its rows.
+ * or drops a partition, gather the paths of its rows.  Returns whether
+ * parsetree is an ALTER TABLE or a DROP TABLE, this file's statements,
+ * whatever it did with them.
  */
-void
+bool
 dumper_partition_ddl_start(Node *parsetree)
 {
-	if (!dumper_enabled || parsetree == NULL)
-		return;
+	if (parsetree == NULL)
+		return false;
 	if (IsA(parsetree, AlterTableStmt))
-		partition_alter_table((AlterTableStmt *) parsetree);
-	else if (IsA(parsetree, DropStmt) &&
-			 ((DropStmt *) parsetree)->removeType == OBJECT_TABLE)
-		partition_drop((DropStmt *) parsetree);
+	{
+		if (dumper_enabled)
+			partition_alter_table((AlterTableStmt *) parsetree);
+		return true;
+	}
+	if (IsA(parsetree, DropStmt) &&
+		((DropStmt *) parsetree)->removeType == OBJECT_TABLE)
+	{
+		if (dumper_enabled)
+			partition_drop((DropStmt *) parsetree);
+		return true;
+	}
+	return false;
 }
