@@ -99,39 +99,41 @@ CREATE TABLE cone (id int PRIMARY KEY, name text NOT NULL);
 CREATE TABLE cone_scoops (cone_id int REFERENCES cone, grams int NOT NULL);
 CREATE FUNCTION dependent_paths(cone) RETURNS text LANGUAGE plpgsql STABLE
     AS $$ BEGIN RETURN '/cone/' || $1.name || '/'; END $$;
+CREATE FUNCTION cone_calls() RETURNS bigint LANGUAGE sql
+    AS $$ SELECT coalesce(pg_stat_get_xact_function_calls('dependent_paths(cone)'::regprocedure), 0) $$;
 SELECT dumper_register('cone');
 SELECT dumper_register_join('cone_scoops');
 INSERT INTO cone VALUES (1, 'waffle'), (2, 'sugar');
 INSERT INTO cone_scoops VALUES (1, 100), (NULL, 50);
 SET track_functions = 'pl';
 BEGIN;
-SELECT coalesce(pg_stat_get_xact_function_calls('dependent_paths(cone)'::regprocedure), 0) AS before \gset
+SELECT cone_calls() AS before \gset
 UPDATE cone_scoops SET grams = grams + 1;
-SELECT pg_stat_get_xact_function_calls('dependent_paths(cone)'::regprocedure) - :before AS calls;
+SELECT cone_calls() - :before AS calls;
 SELECT * FROM dumper_transaction_paths() ORDER BY 1;
 ROLLBACK;
 BEGIN;
-SELECT coalesce(pg_stat_get_xact_function_calls('dependent_paths(cone)'::regprocedure), 0) AS before \gset
+SELECT cone_calls() AS before \gset
 UPDATE cone_scoops SET cone_id = 2 WHERE cone_id = 1;
-SELECT pg_stat_get_xact_function_calls('dependent_paths(cone)'::regprocedure) - :before AS calls;
+SELECT cone_calls() - :before AS calls;
 SELECT * FROM dumper_transaction_paths() ORDER BY 1;
 ROLLBACK;
 BEGIN;
-SELECT coalesce(pg_stat_get_xact_function_calls('dependent_paths(cone)'::regprocedure), 0) AS before \gset
+SELECT cone_calls() AS before \gset
 UPDATE cone_scoops SET cone_id = 1 WHERE cone_id IS NULL;
-SELECT pg_stat_get_xact_function_calls('dependent_paths(cone)'::regprocedure) - :before AS calls;
+SELECT cone_calls() - :before AS calls;
 SELECT * FROM dumper_transaction_paths() ORDER BY 1;
 ROLLBACK;
 ALTER FUNCTION dependent_paths(cone) VOLATILE;
 BEGIN;
-SELECT coalesce(pg_stat_get_xact_function_calls('dependent_paths(cone)'::regprocedure), 0) AS before \gset
+SELECT cone_calls() AS before \gset
 UPDATE cone_scoops SET grams = grams + 1;
-SELECT pg_stat_get_xact_function_calls('dependent_paths(cone)'::regprocedure) - :before AS calls;
+SELECT cone_calls() - :before AS calls;
 SELECT * FROM dumper_transaction_paths() ORDER BY 1;
 ROLLBACK;
 RESET track_functions;
 SELECT dumper_unregister('cone');
-DROP FUNCTION dependent_paths(cone);
+DROP FUNCTION cone_calls(), dependent_paths(cone);
 DROP TABLE cone_scoops, cone;
 
 -- A composite key: shops are identified by (country, code).
