@@ -75,11 +75,14 @@ bench_start() {
 
 # Switch to "cpu" (fsync, synchronous_commit, full_page_writes off) or
 # "durable" (PostgreSQL's defaults) settings: all three take a reload.
+# track_wal_io_timing goes on with durable, for the time a WAL flush takes
+# (pg_stat_wal.wal_sync_time); with fsync off there is none to time.
 bench_settings() {
 	local v=off
 	[ "$1" = durable ] && v=on
 	bench_psql -c "ALTER SYSTEM SET fsync = $v" -c "ALTER SYSTEM SET synchronous_commit = $v" \
-		-c "ALTER SYSTEM SET full_page_writes = $v" -c 'SELECT pg_reload_conf()' >/dev/null
+		-c "ALTER SYSTEM SET full_page_writes = $v" -c "ALTER SYSTEM SET track_wal_io_timing = $v" \
+		-c 'SELECT pg_reload_conf()' >/dev/null
 	dt_poll 10 bench__setting_is fsync "$v"
 	bench_psql -c CHECKPOINT
 }

@@ -24,7 +24,11 @@
 # "others.<...>.<round> percent": the CPU share other processes on the
 # machine took during that run (bench/cpu_mark.py); "deliv.<...>.<round>
 # worker_s redis_s transactions": CPU seconds dumper's worker and Redis used
-# during the run, for the cost of delivery per transaction.
+# during the run, for the cost of delivery per transaction; "machine.<...>.
+# <round> busy idle iowait wal_bytes wal_syncs wal_sync_ms transactions":
+# the whole machine's CPU ticks (/proc/stat) and the cluster's WAL written
+# and flushed (pg_stat_wal) during the run, which show whether a series is
+# bound by the CPUs or by waiting for the disk.
 
 BENCH_VARIANTS=(none sql templates notify queue)
 
@@ -134,6 +138,32 @@ bench__proc_ticks() {
 	fi
 }
 
+# The machine's CPU ticks since boot: "busy idle iowait" (busy: user, nice,
+# system, irq, softirq; the time a hypervisor stole is in none of them, and
+# shows in the "others" share).
+bench__machine_ticks() {
+	awk 'NR == 1 {print $2 + $3 + $4 + $7 + $8, $5, $6}' /proc/stat
+}
+
+# The cluster's WAL so far: "insert_lsn syncs sync_ms" (sync_ms counts only
+# while track_wal_io_timing is on: the durable settings).
+bench__wal_mark() {
+	bench_value "SELECT pg_current_wal_insert_lsn(), wal_sync, wal_sync_time FROM pg_stat_wal" |
+		tr '|' ' '
+}
+
+# What the machine and the cluster did between two marks (bench__machine_ticks
+# then bench__wal_mark, each pair on one line): "busy idle iowait wal_bytes
+# wal_syncs wal_sync_ms".
+bench__machine_since() {
+	local b0 i0 w0 l0 s0 t0 b1 i1 w1 l1 s1 t1
+	read -r b0 i0 w0 l0 s0 t0 <<<"$1"
+	read -r b1 i1 w1 l1 s1 t1 <<<"$2"
+	printf '%s %s %s %s %s %s\n' $((b1 - b0)) $((i1 - i0)) $((w1 - w0)) \
+		"$(bench_value "SELECT '$l1'::pg_lsn - '$l0'::pg_lsn")" $((s1 - s0)) \
+		"$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')"
+}
+
 # The growth between two bench__delivery_ticks outputs, in seconds: "worker redis".
 bench__ticks_since() {
 	local hz
@@ -146,7 +176,7 @@ bench__ticks_since() {
 
 # Interleaved rounds of BENCH_VARIANTS for one workload under SETTINGS.
 bench_pgbench_series() {
-	local settings=$1 workload=$2 r i v tps n left line out others ticks0 ticks1
+	local settings=$1 workload=$2 r i v tps n left line out others ticks0 ticks1 m0 m1
 	for ((r = 1; r <= BENCH_ROUNDS; r++)); do
 		line=""
 		for ((i = 0; i < ${#BENCH_VARIANTS[@]}; i++)); do
@@ -155,8 +185,10 @@ bench_pgbench_series() {
 			bench_wait_quiet
 			bench_mark run
 			ticks0=$(bench__delivery_ticks)
+			m0="$(bench__machine_ticks) $(bench__wal_mark)"
 			[ "$v" != paused ] || bench__worker_stop
 			out=$(bench_pgbench_run "$workload")
+			m1="$(bench__machine_ticks) $(bench__wal_mark)"
 			ticks1=$(bench__delivery_ticks)
 			[ "$v" != paused ] || bench__worker_resume
 			others=$(bench_others run)
@@ -171,6 +203,7 @@ bench_pgbench_series() {
 			bench_put "tps.$settings.$workload.$v.$r" "$tps"
 			bench_put "others.$settings.$workload.$v.$r" "$others"
 			bench_put "deliv.$settings.$workload.$v.$r" "$(bench__ticks_since "$ticks0" "$ticks1")" "$n"
+			bench_put "machine.$settings.$workload.$v.$r" "$(bench__machine_since "$m0" "$m1")" "$n"
 			line+=" $v ${tps%.*}"
 			[ "${others%.*}" -lt 5 ] || line+=" (others $others%)"
 		done

@@ -9,6 +9,7 @@ SPEC §6's; "met"/"missed" compares the median.
 
 Usage: report.py RESULTS_FILE
 """
+import os
 import statistics
 import sys
 
@@ -83,6 +84,8 @@ def throughput(res, settings, workload):
     for v, label in variants:
         if v in ("sql", "templates"):
             delivery_cpu(res, settings, workload, v, label)
+    if workload == "update":
+        machine(res, settings, workload, variants)
     others = [float(res[k][0]) for k in res if k.startswith("others.%s.%s." % (settings, workload))]
     if others:
         row("  CPU taken by other processes, mean (max run)",
@@ -102,6 +105,40 @@ def delivery_cpu(res, settings, workload, variant, label):
     redis = statistics.median(r[1] / r[2] * 1e6 for r in runs)
     row("  delivery CPU per transaction, worker + Redis (%s)" % label.split(", ")[1],
         "%.1f + %.1f us" % (worker, redis))
+
+
+def machine(res, settings, workload, variants):
+    """Rows of what the whole machine spent per transaction in a series'
+    runs: CPU time (busy ticks over transactions), the CPUs' busy and
+    iowait shares, WAL bytes written and WAL flushes (with the mean time of
+    one, when timed), medians of the per-run values.  CPUs near busy with
+    little iowait mean the series is bound by the CPUs, whatever the
+    settings: the ratios then follow the CPU per transaction."""
+    hz = float(os.sysconf("SC_CLK_TCK"))
+    lines = []
+    for v, label in variants:
+        if v in ("notify", "queue"):
+            continue
+        prefix = "machine.%s.%s.%s." % (settings, workload, v)
+        runs = [[float(x) for x in res[k]] for k in res if k.startswith(prefix)]
+        runs = [r for r in runs if r[6] > 0 and sum(r[:3]) > 0]
+        if not runs:
+            continue
+        med = lambda f: statistics.median(f(r) for r in runs)
+        cpu = med(lambda r: r[0] / hz / r[6] * 1e6)
+        busy = med(lambda r: 100.0 * r[0] / sum(r[:3]))
+        iowait = med(lambda r: 100.0 * r[2] / sum(r[:3]))
+        wal = med(lambda r: r[3] / r[6])
+        syncs = med(lambda r: r[4] / r[6])
+        flush = (", %.2f flushes" % syncs) if syncs > 0 else ", no flush"
+        if syncs > 0 and med(lambda r: r[5]) > 0:
+            flush += " of %.2f ms" % med(lambda r: r[5] / r[4] if r[4] else 0)
+        lines.append(("    %s: busy %.0f%%, iowait %.0f%%, WAL %.0f B%s" % (
+            label.split(" (")[0], busy, iowait, wal, flush), "%.1f us" % cpu))
+    if lines:
+        row("  whole machine per transaction (CPU time, CPUs busy, WAL written)")
+        for what, value in lines:
+            row(what, value)
 
 
 def instructions(res):

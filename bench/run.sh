@@ -14,7 +14,9 @@
 #   3. one UPDATE of 1,000,000 rows: time, backend memory; delivery
 #      throughput against redis-benchmark (bench/bulk.sh)
 #   4. pgbench UPDATE again under PostgreSQL's durable defaults, with a
-#      no-op C row trigger (bench/noop) as a sixth variant: the floor
+#      no-op C row trigger (bench/noop) as a sixth variant: the floor;
+#      both UPDATE series also record the machine's CPU and the cluster's
+#      WAL per transaction, which show what bounds them
 #   5. instructions per UPDATE transaction in one backend, under callgrind
 #      (bench/instructions.sh): the noise-free view of the writers' cost
 #
