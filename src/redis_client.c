@@ -23,7 +23,8 @@
  *	  committing backend's wake-up of the worker during a round trip then
  *	  finds no sleeper and costs it no system call, and the latch stays set
  *	  for the worker's own next wait.  Each connection keeps one wait event
- *	  set (socket and postmaster death), so a wait makes no epoll set.
+ *	  set (socket and postmaster death, which a single-user backend has
+ *	  none of), so a wait makes no epoll set.
  *	- What may ereport: only CHECK_FOR_INTERRUPTS, palloc running out of
  *	  memory, and the latch machinery itself.  Everything Redis or the
  *	  network does wrong is returned as false/NULL plus a one-line English
@@ -159,8 +160,10 @@ rc_wait(DumperRedis *r, int events, int remaining_ms)
 	{
 		r->wes = CreateWaitEventSet(TopMemoryContext, 2);
 		AddWaitEventToSet(r->wes, events, r->ctx->fd, NULL, NULL);
-		AddWaitEventToSet(r->wes, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET,
-						  NULL, NULL);
+		/* A single-user backend has no postmaster to watch (as WaitLatch). */
+		if (IsUnderPostmaster)
+			AddWaitEventToSet(r->wes, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET,
+							  NULL, NULL);
 		r->wes_events = events;
 	}
 	else if (r->wes_events != events)
