@@ -3,8 +3,8 @@
 # single-row UPDATE transaction, by variant; sourced by bench/run.sh.
 #
 # Why: CPU-bound throughput on a small shared machine swings by more than
-# the distances this suite looks for (see README), and CPU time per
-# transaction swings with it.  An instruction count does not: the same
+# the distances this suite looks for (see bench/FINDINGS.md), and CPU time
+# per transaction swings with it.  An instruction count does not: the same
 # build on the same statements gives the same count to the instruction, so
 # a change to the write path shows as a number, however busy the machine.
 # It is not the throughput ratio: it leaves out pgbench, the walwriter, the
