@@ -77,7 +77,7 @@ bench__instr_run() {
 bench_instructions_phase() {
 	local v small large
 	bench__instr_cluster
-	for v in none cnoop sql templates notify queue; do
+	for v in none cnoop sql sqlexpr templates notify queue; do
 		small=$(bench__instr_run "$v" "$BENCH_INSTR_SMALL")
 		large=$(bench__instr_run "$v" "$BENCH_INSTR_LARGE")
 		bench_put "instr.update.$v" \

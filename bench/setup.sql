@@ -10,6 +10,9 @@
 -- Variants, installed by bench_use(table, variant):
 --   none       no trigger at all (the baseline)
 --   sql        dumper with the SQL paths function dependent_paths(<row>)
+--   sqlexpr    dumper with a SQL paths function that does not run as
+--              templates (lower() of the slug): what an ordinary function
+--              costs (icecream only; the instructions phase measures it)
 --   templates  dumper with C path templates
 --   notify     hand-written PL/pgSQL row trigger, pg_notify per path
 --   queue      hand-written PL/pgSQL row trigger, one INSERT per path into
@@ -45,6 +48,10 @@ CREATE FUNCTION dependent_paths(icecream_del) RETURNS text[] LANGUAGE sql STABLE
     AS $$ SELECT ARRAY['/icecream/' || $1.slug || '/', '/icecreams/'] $$;
 CREATE FUNCTION dependent_paths(icecream_bulk) RETURNS text[] LANGUAGE sql STABLE
     AS $$ SELECT ARRAY['/icecream/' || $1.slug || '/', '/icecreams/'] $$;
+
+-- Variant sqlexpr's function: one call per row version (not templates).
+CREATE FUNCTION dependent_paths_lower(icecream) RETURNS text[] LANGUAGE sql STABLE
+    AS $$ SELECT ARRAY['/icecream/' || lower($1.slug) || '/', '/icecreams/'] $$;
 
 -- The queue of the "queue" peer: what a hand-written trigger would write.
 CREATE TABLE bench_path_queue (
@@ -124,6 +131,8 @@ BEGIN
         NULL;
     WHEN 'sql' THEN
         PERFORM dumper_register(p_tbl);
+    WHEN 'sqlexpr' THEN
+        PERFORM dumper_register(p_tbl, paths => 'dependent_paths_lower'::regproc);
     WHEN 'templates', 'paused' THEN
         PERFORM dumper_register(p_tbl, templates => p_templates);
     WHEN 'notify' THEN
