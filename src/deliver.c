@@ -41,6 +41,15 @@
  * alone the rows of their own transaction (spilled paths), which only its
  * commit may release.
  *
+ * Encoding: the web tier computes its keys from paths in UTF-8.  A
+ * database in another encoding (LATIN1, EUC_JP, ...) stores the paths in
+ * its own, so each path is converted to UTF-8 here, at delivery; in a
+ * UTF8 database there is nothing to do, and SQL_ASCII's bytes have no
+ * known encoding and are sent as stored.  A conversion never raises an
+ * error: a path with a character UTF-8 has no equivalent for is sent as
+ * stored (it could match no UTF-8 key anyway), since a row that fails
+ * every batch would stop delivery for everyone.
+ *
  * Privileges: the queue has no trigger, rule or policy, so the direct access
  * runs no one's code and checks no privilege: EXECUTE on dumper_deliver() is
  * what a role must be granted.
@@ -56,8 +65,10 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "tcop/utility.h"
 #include "utils/array.h"
@@ -133,11 +144,55 @@ deliver_add_distinct(const char **slots, uint32 mask, const char *path)
 }
 
 /*
- * Append the paths of one claimed queue row to the batch's array.
+ * The conversion procedure from the database's encoding to UTF-8, or
+ * InvalidOid when paths are sent as stored: a UTF8 or SQL_ASCII database,
+ * or no conversion known (see the header).  Needs a transaction.
+ */
+static Oid
+deliver_utf8_proc(void)
+{
+	int			encoding = GetDatabaseEncoding();
+
+	if (encoding == PG_UTF8 || encoding == PG_SQL_ASCII)
+		return InvalidOid;
+	return FindDefaultConversionProc(encoding, PG_UTF8);
+}
+
+/*
+ * A path (NUL-terminated, in the database's encoding) in UTF-8 through the
+ * conversion procedure proc (deliver_utf8_proc), or as stored when proc is
+ * invalid or a character has no UTF-8 equivalent.  Never raises an error.
+ */
+static char *
+deliver_utf8(char *path, Oid proc)
+{
+	int			len;
+	int			destlen;
+	unsigned char *dest;
+
+	if (!OidIsValid(proc))
+		return path;
+	len = strlen(path);
+	destlen = len * MAX_CONVERSION_GROWTH + 1;
+	dest = palloc(destlen);
+	if (pg_do_encoding_conversion_buf(proc, GetDatabaseEncoding(), PG_UTF8,
+									  (unsigned char *) path, len,
+									  dest, destlen, true) < len)
+	{
+		pfree(dest);
+		return path;
+	}
+	pfree(path);
+	return (char *) dest;
+}
+
+/*
+ * Append the paths of one claimed queue row to the batch's array, in UTF-8
+ * through conversion procedure proc (deliver_utf8).
  */
 static void
-deliver_collect(HeapTuple tuple, TupleDesc tupdesc, const char ***paths,
-				int *npaths, int *maxpaths)
+deliver_collect(HeapTuple tuple, TupleDesc tupdesc, Oid proc,
+				const char ***paths, int *npaths, int *maxpaths)
 {
 	bool		isnull;
 	Datum		value = heap_getattr(tuple, Anum_queue_paths, tupdesc, &isnull);
@@ -158,7 +213,7 @@ deliver_collect(HeapTuple tuple, TupleDesc tupdesc, const char ***paths,
 	}
 	for (int i = 0; i < nelems; i++)
 		if (!nulls[i])
-			(*paths)[(*npaths)++] = TextDatumGetCString(elems[i]);
+			(*paths)[(*npaths)++] = deliver_utf8(TextDatumGetCString(elems[i]), proc);
 }
 
 /*
@@ -203,6 +258,7 @@ dumper_deliver_batch(DumperRedis *redis, int max_paths, BlockNumber *scan_from,
 	int64		claimed = 0;
 	int			ndistinct = 0;
 	int64		result;
+	Oid			utf8_proc;
 
 	*nrows = 0;
 	relid = dumper_queue_relid(false);
@@ -242,6 +298,7 @@ dumper_deliver_batch(DumperRedis *redis, int max_paths, BlockNumber *scan_from,
 	 */
 	rel = table_open(relid, RowExclusiveLock);
 	dumper_queue_check(rel);
+	utf8_proc = deliver_utf8_proc();
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	cid = GetCurrentCommandId(true);
@@ -301,7 +358,8 @@ dumper_deliver_batch(DumperRedis *redis, int max_paths, BlockNumber *scan_from,
 				continue;
 			}
 			claimed++;
-			deliver_collect(tuple, RelationGetDescr(rel), &paths, &npaths, &maxpaths);
+			deliver_collect(tuple, RelationGetDescr(rel), utf8_proc,
+							&paths, &npaths, &maxpaths);
 		}
 	}
 	table_endscan(scan);
