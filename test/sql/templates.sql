@@ -200,7 +200,19 @@ UPDATE parted SET slug = 'twelve' WHERE id = 11;
 SELECT * FROM dumper_transaction_paths() ORDER BY 1;
 ROLLBACK;
 
+-- A value whose output depends on the session's settings is rendered under
+-- the writer's own (README, "Values that depend on session settings").
+CREATE TABLE event (id int PRIMARY KEY, day date);
+SELECT dumper_register('event', templates => ARRAY['/events/{day}/']);
+BEGIN;
+SET LOCAL DateStyle = 'ISO, YMD';
+INSERT INTO event VALUES (1, '2026-12-03');
+SET LOCAL DateStyle = 'German, DMY';
+UPDATE event SET day = '2026-12-04' WHERE id = 1;
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+
 -- Clean up; the order of cascade notices is no contract.
 SET client_min_messages = warning;
-DROP TABLE icecream, size, parted CASCADE;
+DROP TABLE icecream, size, parted, event CASCADE;
 DROP EXTENSION dumper CASCADE;
