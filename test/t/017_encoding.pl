@@ -2,7 +2,9 @@
 # computes its keys from UTF-8 paths (Django: request.path, encoded), so a
 # LATIN1 or EUC_JP database's paths are converted at delivery, by the
 # worker and by dumper_deliver() alike, in the DEL and in the PUBLISH.  A
-# SQL_ASCII database's bytes have no known encoding and are sent as stored.
+# SQL_ASCII database's bytes have no known encoding and are sent as stored,
+# and so is a path with a character UTF-8 has no equivalent for: never an
+# error, which would fail every batch and stop delivery.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -72,6 +74,21 @@ my $published = $snow;
 utf8::encode($published);
 ok($sub->wait_for_message($published), 'EUC_JP: the path is published in UTF-8');
 $sub->stop;
+
+# EUC_JP's user-defined area has no UTF-8 equivalent: that path is sent as
+# stored, with no error, and the batch's other path is delivered with it.
+my $unmapped = "dumper:/x\xf5\xa1/";    # EUC_JP's bytes, as stored
+$redis->cmd('SET', $unmapped, 'page');
+$redis->cmd('SET', key("/y\x{96ea}/"), 'page');
+is( last_line($node->safe_psql('eucjp', q{
+		SELECT dumper_invalidate(E'/x\365\241/');
+		SELECT dumper_invalidate(E'/y\u96ea/');
+		SELECT dumper_deliver();
+	})),
+	'2',
+	'EUC_JP: a path with no UTF-8 equivalent does not stop the batch');
+is($redis->cmd('EXISTS', $unmapped), '0', 'EUC_JP: that path is sent as stored');
+is($redis->cmd('EXISTS', key("/y\x{96ea}/")), '0', 'EUC_JP: the other path is converted');
 
 # SQL_ASCII: the bytes as stored (here UTF-8's, written as octal escapes).
 $redis->cmd('SET', key("/na\x{ef}ve/"), 'page');
