@@ -145,23 +145,23 @@ bench__machine_ticks() {
 	awk 'NR == 1 {print $2 + $3 + $4 + $7 + $8, $5, $6}' /proc/stat
 }
 
-# The cluster's WAL so far: "insert_lsn syncs sync_ms" (sync_ms counts only
-# while track_wal_io_timing is on: the durable settings).
+# The cluster's WAL so far: "bytes syncs sync_ms" (bytes: the insert
+# position; sync_ms counts only while track_wal_io_timing is on: the
+# durable settings).
 bench__wal_mark() {
-	bench_value "SELECT pg_current_wal_insert_lsn(), wal_sync, wal_sync_time FROM pg_stat_wal" |
-		tr '|' ' '
+	bench_value "SELECT pg_current_wal_insert_lsn() - '0/0', wal_sync, wal_sync_time
+		FROM pg_stat_wal" | tr '|' ' '
 }
 
 # What the machine and the cluster did between two marks (bench__machine_ticks
 # then bench__wal_mark, each pair on one line): "busy idle iowait wal_bytes
 # wal_syncs wal_sync_ms".
 bench__machine_since() {
-	local b0 i0 w0 l0 s0 t0 b1 i1 w1 l1 s1 t1
-	read -r b0 i0 w0 l0 s0 t0 <<<"$1"
-	read -r b1 i1 w1 l1 s1 t1 <<<"$2"
-	printf '%s %s %s %s %s %s\n' $((b1 - b0)) $((i1 - i0)) $((w1 - w0)) \
-		"$(bench_value "SELECT '$l1'::pg_lsn - '$l0'::pg_lsn")" $((s1 - s0)) \
-		"$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')"
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		n = split(a, x, " "); split(b, y, " ")
+		for (i = 1; i <= n; i++) printf "%s%s", (i > 1 ? " " : ""), y[i] - x[i]
+		print ""
+	}'
 }
 
 # The growth between two bench__delivery_ticks outputs, in seconds: "worker redis".
