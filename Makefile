@@ -25,6 +25,7 @@ OBJS = \
 	src/redis_url.o \
 	src/redis_client.o \
 	src/shmem.o \
+	src/views.o \
 	src/worker.o
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)

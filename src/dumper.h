@@ -99,6 +99,7 @@ extern void dumper_execute_as_owner(const char *sql, int nargs, Oid *argtypes,
 extern void dumper_install_truncate_triggers(Oid relid, const char *name, Oid funcoid);
 extern bool dumper_is_pure_join_table(Relation rel);
 extern bool dumper_join_same_owner(Relation rel);
+extern bool dumper_join_side_covered(Oid joinrelid, Oid confrelid);
 extern List *dumper_query_oids(const char *sql, Oid param);
 extern List *dumper_tuptable_oids(MemoryContext cxt);
 extern List *dumper_fkey_list(Relation rel);
@@ -126,6 +127,9 @@ extern void dumper_twophase_init(void);
 extern void dumper_twophase_shmem_request(void);
 extern void dumper_twophase_shmem_startup(void);
 extern void dumper_twophase_prepared(BlockNumber first, BlockNumber last);
+
+/* views.c: what dumper's views show */
+extern bool dumper_may_read_all(void);
 
 /* worker.c */
 extern void dumper_worker_register(void);

@@ -358,6 +358,47 @@ dumper_join_same_owner(Relation rel)
 }
 
 /*
+ * Whether the join triggers of join table joinrelid gather the paths of the
+ * rows it references in registered table confrelid, running confrelid's
+ * paths function in the writes to joinrelid: only when both tables have the
+ * same owner.  Every place that builds a join table's sides asks here.
+ */
+bool
+dumper_join_side_covered(Oid joinrelid, Oid confrelid)
+{
+	DumperRegistration reg;
+	HeapTuple	tuple;
+	Oid			joinowner;
+	Oid			confowner;
+
+	if (!dumper_registration_read(confrelid, &reg))
+		return false;
+	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(joinrelid));
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	joinowner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(confrelid));
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	confowner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	return joinowner == confowner;
+}
+
+PG_FUNCTION_INFO_V1(dumper_join_covers);
+
+/*
+ * dumper.join_covers(join regclass, tbl regclass): dumper_join_side_covered,
+ * for the view dumper_registrations.
+ */
+Datum
+dumper_join_covers(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(dumper_join_side_covered(PG_GETARG_OID(0), PG_GETARG_OID(1)));
+}
+
+/*
  * Install the join triggers on relid and remember it in dumper.join_table
  * (explicit: registered with dumper_register_join, kept until the table is
  * dropped).

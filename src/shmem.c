@@ -348,7 +348,8 @@ dumper_stats(PG_FUNCTION_ARGS)
 	values[3] = Int64GetDatum(snap.batches_delivered);
 	values[4] = Int64GetDatum(snap.failures);
 	values[5] = CStringGetTextDatum(snap.last_error);
-	nulls[5] = (snap.last_error[0] == '\0');
+	/* Like a query's text in pg_stat_activity (views.c). */
+	nulls[5] = (snap.last_error[0] == '\0') || !dumper_may_read_all();
 	values[6] = TimestampTzGetDatum(snap.last_error_at);
 	nulls[6] = (snap.last_error_at == 0);
 	values[7] = TimestampTzGetDatum(snap.last_delivery_at);

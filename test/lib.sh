@@ -28,9 +28,12 @@
 # does them with sudo, and skips apt when every package is already there.
 
 # shellcheck disable=SC2034  # constants for the scripts that source this file
-DT_PG_BIN=/usr/lib/postgresql/15/bin
-DT_PG_CONFIG=$DT_PG_BIN/pg_config
-DT_PGXS_TEST=/usr/lib/postgresql/15/lib/pgxs/src/test
+# The PostgreSQL to build against and test with: PG_CONFIG when set (a
+# pg_config of another installation, or of a relocated copy of one), else
+# Debian 12's PostgreSQL 15.
+DT_PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+DT_PG_BIN=$("$DT_PG_CONFIG" --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+DT_PGXS_TEST=$(dirname "$("$DT_PG_CONFIG" --pgxs 2>/dev/null || echo /usr/lib/postgresql/15/lib/pgxs/src/makefiles/pgxs.mk)")/../test
 DT_PG_REGRESS=$DT_PGXS_TEST/regress/pg_regress
 DT_PG_ISOLATION_REGRESS=$DT_PGXS_TEST/isolation/pg_isolation_regress
 DT_PG_PERL=$DT_PGXS_TEST/perl

@@ -1,0 +1,180 @@
+/*-------------------------------------------------------------------------
+ *
+ * views.c
+ *	  The functions behind the views dumper_pending and dumper_stats: what
+ *	  the queue holds, shown to a reader only as far as it may see it.
+ *
+ * Paths are made of row data (slugs, names, any column a template names)
+ * from tables the reader may not be allowed to SELECT, so, as PostgreSQL
+ * does for pg_stat_activity's query text, the paths themselves (and the
+ * last delivery error, dumper.stats() in shmem.c) are shown only to
+ * superusers and members of pg_read_all_stats (pg_monitor is one); other
+ * roles see that a row is pending and since when, not what it holds.
+ *
+ * Locks: the queue is read with ACCESS SHARE, released as soon as it has
+ * been read, not at the end of the reader's transaction.  The worker
+ * rotates the queue (rotate.c) only when it can take the table's ACCESS
+ * EXCLUSIVE lock without waiting, so a reader that kept its lock while idle
+ * in a transaction (a monitoring tool polling dumper_stats, say) would stop
+ * rotation for as long as it stays idle.  The rows are copied into the
+ * function's result before the lock goes.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "dumper.h"
+
+/*
+ * Whether the current role may see what the queue and the statistics hold:
+ * a superuser or a member of pg_read_all_stats.
+ */
+bool
+dumper_may_read_all(void)
+{
+	return superuser() || has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
+}
+
+/*
+ * Open the queue for a view's read, or NULL when the extension is gone.
+ * The caller scans it under the active snapshot and closes it with
+ * views_close_queue, which releases the lock at once.
+ */
+static Relation
+views_open_queue(void)
+{
+	Oid			relid = dumper_queue_relid(true);
+
+	if (!OidIsValid(relid))
+		return NULL;
+	return try_relation_open(relid, AccessShareLock);
+}
+
+/* Close the queue and release its lock now (see the header). */
+static void
+views_close_queue(Relation rel)
+{
+	table_close(rel, AccessShareLock);
+}
+
+PG_FUNCTION_INFO_V1(dumper_pending_paths);
+
+/*
+ * dumper.pending_paths(): one row per queued path (path, enqueued_at,
+ * transaction_id), the path NULL for a role that may not read it.
+ */
+Datum
+dumper_pending_paths(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	bool		may_read = dumper_may_read_all();
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tuple;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rel = views_open_queue();
+	if (rel == NULL)
+		return (Datum) 0;
+	dumper_queue_check(rel);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		TupleDesc	desc = RelationGetDescr(rel);
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+		bool		isnull;
+		Datum		paths;
+		Datum	   *elems;
+		bool	   *elemnulls;
+		int			nelems;
+
+		CHECK_FOR_INTERRUPTS();
+		values[1] = heap_getattr(tuple, Anum_queue_enqueued_at, desc, &nulls[1]);
+		values[2] = heap_getattr(tuple, Anum_queue_xid, desc, &nulls[2]);
+		paths = heap_getattr(tuple, Anum_queue_paths, desc, &isnull);
+		if (isnull)
+			continue;
+		deconstruct_array(DatumGetArrayTypeP(paths), TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, &elemnulls, &nelems);
+		for (int i = 0; i < nelems; i++)
+		{
+			values[0] = elems[i];
+			nulls[0] = elemnulls[i] || !may_read;
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+		pfree(elems);
+		pfree(elemnulls);
+	}
+	table_endscan(scan);
+	views_close_queue(rel);
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(dumper_pending_summary);
+
+/*
+ * dumper.pending_summary(OUT pending_rows int8, OUT oldest_pending_age
+ * interval): how many queue rows (committed transactions, or chunks of
+ * one) wait, and for how long the oldest has.  Shown to every role: it is
+ * about delivery, not about anyone's data.
+ */
+Datum
+dumper_pending_summary(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {false, true};
+	Relation	rel;
+	int64		rows = 0;
+	TimestampTz oldest = 0;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	rel = views_open_queue();
+	if (rel != NULL)
+	{
+		TableScanDesc scan;
+		HeapTuple	tuple;
+
+		dumper_queue_check(rel);
+		scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+		while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+		{
+			bool		isnull;
+			TimestampTz at = DatumGetTimestampTz(heap_getattr(tuple, Anum_queue_enqueued_at,
+															  RelationGetDescr(rel), &isnull));
+
+			CHECK_FOR_INTERRUPTS();
+			rows++;
+			if (!isnull && (nulls[1] || at < oldest))
+			{
+				oldest = at;
+				nulls[1] = false;
+			}
+		}
+		table_endscan(scan);
+		views_close_queue(rel);
+	}
+	values[0] = Int64GetDatum(rows);
+	if (!nulls[1])
+		values[1] = DirectFunctionCall2(timestamp_mi,
+										TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
+										TimestampTzGetDatum(oldest));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
