@@ -6,6 +6,7 @@ EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).
 MODULE_big = dumper
 OBJS = \
 	src/dumper.o \
+	src/owner.o \
 	src/registry.o \
 	src/registration.o \
 	src/regcache.o \

@@ -296,7 +296,11 @@ dumper_sync_trigger(PG_FUNCTION_ARGS)
  * restore or pg_upgrade (registration.c) -- and give the dumper triggers of
  * those tables and of their partitions their dependency on it, which
  * pg_upgrade does not carry.  Cheap when nothing changed: one scan of
- * dumper.registration, no write.
+ * dumper.registration, no write.  It runs as the extension's owner from
+ * the event trigger of any role's DROP FUNCTION and from the worker: the
+ * comparison is spelled column by column with qualified operators (a row
+ * comparison or IS DISTINCT FROM would look "=" up by name), and owner.c
+ * pins the search_path besides.
  */
 void
 dumper_sync_registrations(void)
@@ -314,8 +318,12 @@ dumper_sync_registrations(void)
 							" WHERE p.oid OPERATOR(pg_catalog.=) dumper.paths_function("
 							"           r.tbl, r.paths_schema, r.paths_name, r.paths_oid)"
 							"   AND n.oid OPERATOR(pg_catalog.=) p.pronamespace"
-							"   AND (r.paths_oid, r.paths_schema, r.paths_name)"
-							"       IS DISTINCT FROM (p.oid, n.nspname, p.proname)"
+							"   AND NOT (r.paths_oid IS NOT NULL"
+							"            AND r.paths_oid OPERATOR(pg_catalog.=) p.oid"
+							"            AND r.paths_schema IS NOT NULL"
+							"            AND r.paths_schema OPERATOR(pg_catalog.=) n.nspname"
+							"            AND r.paths_name IS NOT NULL"
+							"            AND r.paths_name OPERATOR(pg_catalog.=) p.proname)"
 							" RETURNING r.tbl::pg_catalog.oid",
 							0, NULL, NULL, NULL, SPI_OK_UPDATE_RETURNING);
 	relids = dumper_tuptable_oids(caller_cxt);

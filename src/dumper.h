@@ -92,10 +92,23 @@ extern bool dumper_same_columns(TupleDesc desc, const AttrNumber *atts,
 extern void dumper_join_init(void);
 extern char *dumper_qualified_operator(Oid opoid);
 
-/* registry.c: catalog helpers shared with other files */
-extern Oid	dumper_internal_owner(void);
+/* owner.c: running dumper's own statements (as the extension's owner) */
+typedef struct DumperOwnerScope
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+} DumperOwnerScope;
+
+extern void dumper_owner_enter(DumperOwnerScope *scope);
+extern void dumper_owner_exit(DumperOwnerScope *scope);
+extern int	dumper_pin_search_path(void);
+extern void dumper_unpin_search_path(int nestlevel);
 extern void dumper_execute_as_owner(const char *sql, int nargs, Oid *argtypes,
 									Datum *args, const char *nulls, int expected);
+
+/* registry.c: catalog helpers shared with other files */
+extern Oid	dumper_internal_owner(void);
 extern void dumper_install_truncate_triggers(Oid relid, const char *name, Oid funcoid);
 extern bool dumper_is_pure_join_table(Relation rel);
 extern bool dumper_join_same_owner(Relation rel);

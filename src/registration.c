@@ -18,7 +18,8 @@
  * usable by the writer or by whoever reads dumper_registrations (a function
  * is called by OID without USAGE on its schema).
  *
- * The table is read as the extension's owner, with the latest snapshot.
+ * The table is read as the extension's owner (owner.c), with the latest
+ * snapshot.
  *
  * Errors: may ereport (SPI); callers are in a transaction.
  *
@@ -110,8 +111,7 @@ bool
 dumper_registration_read(Oid relid, DumperRegistration *reg)
 {
 	MemoryContext callercxt = CurrentMemoryContext;
-	Oid			save_userid;
-	int			save_sec_context;
+	DumperOwnerScope scope;
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1];
 	bool		found = false;
@@ -121,9 +121,7 @@ dumper_registration_read(Oid relid, DumperRegistration *reg)
 	reg->templates = NIL;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(dumper_internal_owner(),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	dumper_owner_enter(&scope);
 	args[0] = ObjectIdGetDatum(relid);
 
 	/*
@@ -138,7 +136,7 @@ dumper_registration_read(Oid relid, DumperRegistration *reg)
 								" WHERE tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
 								1, argtypes, args, NULL, true, 1);
 	PopActiveSnapshot();
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	dumper_owner_exit(&scope);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
 

@@ -108,28 +108,6 @@ registry_check_templates(Relation rel, ArrayType *array)
 }
 
 /*
- * Run an internal statement (schema-qualified SQL text, so that no
- * search_path matters) on dumper's tables as the extension's owner, inside
- * SPI; ereport unless SPI returns expected.
- */
-void
-dumper_execute_as_owner(const char *sql, int nargs, Oid *argtypes, Datum *args,
-						const char *nulls, int expected)
-{
-	Oid			save_userid;
-	int			save_sec_context;
-	int			ret;
-
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(dumper_internal_owner(),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	ret = SPI_execute_with_args(sql, nargs, argtypes, args, nulls, false, 0);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
-	if (ret != expected)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-}
-
-/*
  * The OID of the trigger function dumper.<name>().  Looked up as the
  * extension's owner: the caller (a table's owner) has no USAGE on schema
  * dumper, and needs none to have the trigger call the function.
@@ -138,15 +116,12 @@ static Oid
 registry_trigger_function(const char *name)
 {
 	List	   *qualname = list_make2(makeString(DUMPER_SCHEMA), makeString(pstrdup(name)));
-	Oid			save_userid;
-	int			save_sec_context;
+	DumperOwnerScope scope;
 	Oid			result;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(dumper_internal_owner(),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	dumper_owner_enter(&scope);
 	result = LookupFuncName(qualname, 0, NULL, false);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	dumper_owner_exit(&scope);
 	return result;
 }
 
@@ -427,7 +402,8 @@ dumper_install_join(Oid relid, bool explicit)
 }
 
 /*
- * Run a read-only query with one oid parameter $1 (or none, when
+ * Run a read-only query (of the catalogs, as the caller, under the pinned
+ * search_path of owner.c) with one oid parameter $1 (or none, when
  * param is InvalidOid) whose first column is an oid; return the oids in a list
  * allocated in the caller's memory context (SPI's is gone after
  * SPI_finish).
@@ -439,13 +415,16 @@ dumper_query_oids(const char *sql, Oid param)
 	Datum		args[1];
 	List	   *result = NIL;
 	int			ret;
+	int			nestlevel;
 	MemoryContext caller_cxt = CurrentMemoryContext;
 
 	args[0] = ObjectIdGetDatum(param);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	nestlevel = dumper_pin_search_path();
 	ret = SPI_execute_with_args(sql, OidIsValid(param) ? 1 : 0, argtypes, args,
 								NULL, true, 0);
+	dumper_unpin_search_path(nestlevel);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
 	result = dumper_tuptable_oids(caller_cxt);

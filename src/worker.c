@@ -424,6 +424,14 @@ dumper_worker_main(Datum main_arg pg_attribute_unused())
 	/* Rotation's TRUNCATE and the registration sync write. */
 	SetConfigOption("default_transaction_read_only", "off",
 					PGC_SUSET, PGC_S_OVERRIDE);
+
+	/*
+	 * The worker is a superuser: no search_path of the database's or of
+	 * the role's settings (ALTER DATABASE ... SET) may name a schema whose
+	 * operators its statements would find first.  Each statement pins it
+	 * too (owner.c); this covers everything else the worker runs.
+	 */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	dumper_worker_attach(&MyProc->procLatch, MyDatabaseId);
 	on_shmem_exit(worker_exit, (Datum) 0);
 	pgstat_report_appname("dumper worker");
