@@ -43,6 +43,9 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
+#include "access/tableam.h"
+#include "access/xact.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/dependency.h"
@@ -60,9 +63,11 @@
 #include "parser/parse_func.h"
 #include "storage/lmgr.h"
 #include "utils/fmgroids.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "dumper.h"
@@ -450,8 +455,60 @@ ddl_drops_dumper(Node *parsetree)
 }
 
 /*
- * Drop every trigger that fires one of dumper's trigger functions.  Clones
- * on partitions go with their parent's trigger.
+ * Refuse DROP EXTENSION dumper while committed invalidations wait in the
+ * queue: the drop would discard them, and their pages would stay stale
+ * with nothing said.  Runs once dumper's triggers are dropped, which waited
+ * for every transaction that had fired one of them to end, so their paths
+ * are counted; the queue's lock, taken now as the drop would take it, keeps
+ * any later commit (a dumper_invalidate()) from slipping in behind the
+ * count.  This transaction's own spilled paths go with it, as before.
+ */
+static void
+ddl_refuse_pending_drop(void)
+{
+	Oid			relid = dumper_queue_relid(true);
+	Relation	rel;
+	Snapshot	snapshot;
+	TableScanDesc scan;
+	HeapTuple	tuple;
+	int64		npaths = 0;
+
+	if (!OidIsValid(relid))
+		return;
+	LockRelationOid(relid, AccessExclusiveLock);
+	rel = table_open(relid, NoLock);
+	dumper_queue_check(rel);
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = table_beginscan(rel, snapshot, 0, NULL);
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+		Datum		paths;
+
+		if (TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data)))
+			continue;
+		paths = heap_getattr(tuple, Anum_queue_paths, RelationGetDescr(rel), &isnull);
+		if (!isnull)
+			npaths += ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(paths)),
+									 ARR_DIMS(DatumGetArrayTypeP(paths)));
+	}
+	table_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, NoLock);
+	if (npaths > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot drop extension dumper while " INT64_FORMAT " committed invalidations are not delivered",
+						npaths),
+				 errdetail("Dropping the extension would discard them, and the pages they invalidate would stay stale."),
+				 errhint("Let the worker deliver them, or run SELECT dumper_deliver(), then drop the extension; "
+						 "to discard them, TRUNCATE dumper.queue first.")));
+}
+
+/*
+ * Drop every trigger that fires one of dumper's trigger functions, then
+ * refuse to go on while invalidations are pending.  Clones on partitions go
+ * with their parent's trigger.
  */
 static void
 ddl_drop_all_triggers(void)
@@ -485,6 +542,7 @@ ddl_drop_all_triggers(void)
 	table_close(tgrel, AccessShareLock);
 	performMultipleDeletions(targets, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
 	CommandCounterIncrement();
+	ddl_refuse_pending_drop();
 }
 
 PG_FUNCTION_INFO_V1(dumper_on_ddl_start);

@@ -112,6 +112,12 @@ CREATE TABLE icecream_sizes (icecream_id int REFERENCES icecream,
 SELECT dumper_register('icecream', templates => ARRAY['/icecream/{slug}/']);
 SELECT dumper_register('size', templates => ARRAY['/size/{name}/']);
 SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'dumper%';
+-- But not while committed invalidations wait to be delivered: dropping it
+-- would discard them.  Emptying the queue discards them explicitly.
+SELECT dumper_invalidate('/pending/', '/also/pending/');
+DROP EXTENSION dumper;
+SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'dumper%';
+TRUNCATE dumper.queue;
 DROP EXTENSION dumper;
 SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'dumper%';
 INSERT INTO icecream VALUES (1, 'vanilla');
@@ -122,4 +128,5 @@ SELECT count(*) FROM dumper_registrations;
 
 DROP TABLE icecream_sizes, icecream, size, shop.gelato;
 DROP SCHEMA shop;
+TRUNCATE dumper.queue;
 DROP EXTENSION dumper;

@@ -209,4 +209,5 @@ SELECT tgrelid::regclass AS tbl, tgname FROM pg_trigger
  WHERE tgname LIKE 'dumper%' ORDER BY 1, 2;
 
 DROP TABLE shop_icecreams, shop, scoop, icecream_sizes, size, icecream CASCADE;
+TRUNCATE dumper.queue;
 DROP EXTENSION dumper;

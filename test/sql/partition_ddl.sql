@@ -186,4 +186,5 @@ DROP FUNCTION event_paths(event);
 DROP TABLE event_sizes, event_sizes_2026, size, note, event, event_2027,
     event_2028, event_bad;
 DROP ROLE dumper_partition_stranger;
+TRUNCATE dumper.queue;
 DROP EXTENSION dumper;

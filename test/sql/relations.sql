@@ -407,4 +407,5 @@ SELECT tbl, explicit FROM dumper.join_table ORDER BY tbl::text;
 SET client_min_messages = warning;
 DROP TABLE event_icecreams, event, topping, shop_icecreams, shop, scoop, icecream_related,
            icecream_sizes, size, icecream CASCADE;
+TRUNCATE dumper.queue;
 DROP EXTENSION dumper;

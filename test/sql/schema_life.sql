@@ -262,6 +262,7 @@ SELECT tgrelid::regclass AS tbl, tgname FROM pg_trigger
  WHERE tgname LIKE 'dumper%' ORDER BY tgrelid::regclass::text, tgname;
 -- No CASCADE needed; nothing named dumper% is left: no trigger, no event
 -- trigger, no schema.
+TRUNCATE dumper.queue;
 DROP EXTENSION dumper;
 SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'dumper%';
 SELECT count(*) FROM pg_event_trigger WHERE evtname LIKE 'dumper%';
@@ -328,6 +329,7 @@ DROP SCHEMA paths_a, "Paths C" CASCADE;
 
 -- Clean up; the order of cascade notices is no contract.
 SET client_min_messages = warning;
+TRUNCATE dumper.queue;
 DROP EXTENSION dumper;
 DROP TABLE gelato_toppings, topping, event, wafer CASCADE;
 DROP SCHEMA shop CASCADE;

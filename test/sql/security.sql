@@ -196,6 +196,7 @@ DROP SCHEMA evil CASCADE;
 DROP FUNCTION public.size_paths(public.size);
 DROP TABLE public.icecream_sizes, public.icecream, public.size;
 REVOKE CREATE ON SCHEMA public FROM dumper_app;
+TRUNCATE dumper.queue;
 DROP EXTENSION dumper;
 DROP ROLE dumper_app;
 DROP ROLE dumper_writer;

@@ -141,4 +141,5 @@ DELETE FROM dumper.queue;
 
 RESET dumper.work_mem;
 DROP TABLE icecream;
+TRUNCATE dumper.queue;
 DROP EXTENSION dumper;

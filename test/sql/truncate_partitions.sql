@@ -91,4 +91,5 @@ SELECT tgname FROM pg_trigger WHERE tgrelid = 'event_2028'::regclass;
 SELECT dumper_unregister('event');
 DROP FUNCTION event_paths(event);
 DROP TABLE event, event_2028, icecream_sizes, size, icecream;
+TRUNCATE dumper.queue;
 DROP EXTENSION dumper;
