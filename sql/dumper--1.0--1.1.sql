@@ -1,9 +1,28 @@
--- dumper 1.0 -> 1.1: the views read the queue without keeping a lock on it
--- and show paths, the last error and registrations only to roles that may
--- see them; a join table's sides follow the ownership rule; CREATE TRIGGER
--- at ddl_command_start (a restored trigger replaces the one dumper made).
+-- dumper 1.0 -> 1.1: spilled and prepared transactions' paths go to a queue
+-- of their own (dumper.spill_queue), so that no open transaction holds the
+-- rotated queue's lock; the views read the queues without keeping a lock on
+-- them and show paths, the last error and registrations only to roles that
+-- may see them; a join table's sides follow the ownership rule; CREATE
+-- TRIGGER at ddl_command_start (a restored trigger replaces the one dumper
+-- made).
 
 \echo Use "ALTER EXTENSION dumper UPDATE TO '1.1'" to load this file. \quit
+
+-- Rows written before their transaction's commit: the paths a transaction
+-- spills past dumper.work_mem, and a prepared transaction's (written at
+-- PREPARE, committed by COMMIT PREPARED).  Such a transaction holds its lock
+-- on the table it wrote until it ends, however long it stays open, so
+-- these rows stay out of dumper.queue, whose rotation needs its lock free
+-- for a moment.  Few transactions write here: autovacuum keeps it small.
+CREATE TABLE dumper.spill_queue (
+    xid pg_catalog.xid8 NOT NULL,
+    enqueued_at pg_catalog.timestamptz NOT NULL,
+    paths pg_catalog.text[] NOT NULL
+) WITH (autovacuum_vacuum_scale_factor = 0,
+        autovacuum_vacuum_threshold = 100,
+        autovacuum_vacuum_insert_scale_factor = 0,
+        autovacuum_vacuum_insert_threshold = 100);
+ALTER TABLE dumper.spill_queue ALTER COLUMN paths SET STORAGE PLAIN;
 
 CREATE FUNCTION dumper.pending_paths(OUT path pg_catalog.text,
                                      OUT enqueued_at pg_catalog.timestamptz,

@@ -56,6 +56,22 @@ CREATE TABLE dumper.queue (
         autovacuum_vacuum_insert_threshold = 10000);
 ALTER TABLE dumper.queue ALTER COLUMN paths SET STORAGE PLAIN;
 
+-- Rows written before their transaction's commit: the paths a transaction
+-- spills past dumper.work_mem, and a prepared transaction's (written at
+-- PREPARE, committed by COMMIT PREPARED).  Such a transaction holds its lock
+-- on the table it wrote until it ends, however long it stays open, so
+-- these rows stay out of dumper.queue, whose rotation needs its lock free
+-- for a moment.  Few transactions write here: autovacuum keeps it small.
+CREATE TABLE dumper.spill_queue (
+    xid pg_catalog.xid8 NOT NULL,
+    enqueued_at pg_catalog.timestamptz NOT NULL,
+    paths pg_catalog.text[] NOT NULL
+) WITH (autovacuum_vacuum_scale_factor = 0,
+        autovacuum_vacuum_threshold = 100,
+        autovacuum_vacuum_insert_scale_factor = 0,
+        autovacuum_vacuum_insert_threshold = 100);
+ALTER TABLE dumper.spill_queue ALTER COLUMN paths SET STORAGE PLAIN;
+
 -- The paths function a registration names: by schema and name with the
 -- table's row type as argument, else by OID; NULL when neither exists.
 CREATE FUNCTION dumper.paths_function(pg_catalog.regclass, pg_catalog.name,

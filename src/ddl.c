@@ -466,35 +466,39 @@ ddl_drops_dumper(Node *parsetree)
 static void
 ddl_refuse_pending_drop(void)
 {
-	Oid			relid = dumper_queue_relid(true);
-	Relation	rel;
-	Snapshot	snapshot;
-	TableScanDesc scan;
-	HeapTuple	tuple;
+	Oid			relids[2] = {dumper_queue_relid(true), dumper_spill_queue_relid(true)};
 	int64		npaths = 0;
 
-	if (!OidIsValid(relid))
-		return;
-	LockRelationOid(relid, AccessExclusiveLock);
-	rel = table_open(relid, NoLock);
-	dumper_queue_check(rel);
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	scan = table_beginscan(rel, snapshot, 0, NULL);
-	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	for (int i = 0; i < 2; i++)
 	{
-		bool		isnull;
-		Datum		paths;
+		Relation	rel;
+		Snapshot	snapshot;
+		TableScanDesc scan;
+		HeapTuple	tuple;
 
-		if (TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data)))
+		if (!OidIsValid(relids[i]))
 			continue;
-		paths = heap_getattr(tuple, Anum_queue_paths, RelationGetDescr(rel), &isnull);
-		if (!isnull)
-			npaths += ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(paths)),
-									 ARR_DIMS(DatumGetArrayTypeP(paths)));
+		LockRelationOid(relids[i], AccessExclusiveLock);
+		rel = table_open(relids[i], NoLock);
+		dumper_queue_check(rel);
+		snapshot = RegisterSnapshot(GetLatestSnapshot());
+		scan = table_beginscan(rel, snapshot, 0, NULL);
+		while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+		{
+			bool		isnull;
+			Datum		paths;
+
+			if (TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data)))
+				continue;
+			paths = heap_getattr(tuple, Anum_queue_paths, RelationGetDescr(rel), &isnull);
+			if (!isnull)
+				npaths += ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(paths)),
+										 ARR_DIMS(DatumGetArrayTypeP(paths)));
+		}
+		table_endscan(scan);
+		UnregisterSnapshot(snapshot);
+		table_close(rel, NoLock);
 	}
-	table_endscan(scan);
-	UnregisterSnapshot(snapshot);
-	table_close(rel, NoLock);
 	if (npaths > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -502,7 +506,7 @@ ddl_refuse_pending_drop(void)
 						npaths),
 				 errdetail("Dropping the extension would discard them, and the pages they invalidate would stay stale."),
 				 errhint("Let the worker deliver them, or run SELECT dumper_deliver(), then drop the extension; "
-						 "to discard them, TRUNCATE dumper.queue first.")));
+						 "to discard them, TRUNCATE dumper.queue, dumper.spill_queue first.")));
 }
 
 /*

@@ -216,6 +216,56 @@ deliver_collect(HeapTuple tuple, TupleDesc tupdesc, Oid proc,
 			(*paths)[(*npaths)++] = deliver_utf8(TextDatumGetCString(elems[i]), proc);
 }
 
+/* A batch's claimed paths, and what claiming needs. */
+typedef struct DeliverClaim
+{
+	CommandId	cid;			/* the batch's command, deleting */
+	Oid			utf8_proc;		/* see deliver_utf8_proc */
+	int			max_paths;		/* stop claiming past this many paths */
+	const char **paths;			/* the claimed rows' paths, in UTF-8 */
+	int			npaths;
+	int			maxpaths;
+	int64		claimed;		/* rows */
+} DeliverClaim;
+
+/* What deliver_claim did with a row. */
+typedef enum DeliverClaimResult
+{
+	DELIVER_CLAIMED,			/* deleted, its paths collected */
+	DELIVER_SKIPPED,			/* this transaction's own: left for its commit */
+	DELIVER_BUSY,				/* another deliverer has it: look again later */
+	DELIVER_FULL				/* max_paths reached: not claimed, the rest is next */
+} DeliverClaimResult;
+
+/*
+ * Claim one visible row of queue table rel (either queue) for the batch:
+ * delete it without waiting and collect its paths.
+ */
+static DeliverClaimResult
+deliver_claim(DeliverClaim *claim, Relation rel, HeapTuple tuple)
+{
+	TM_FailureData tmfd;
+
+	CHECK_FOR_INTERRUPTS();
+	if (claim->npaths >= claim->max_paths)
+		return DELIVER_FULL;
+
+	/*
+	 * This transaction's own rows (paths it spilled) wait for its commit,
+	 * like everyone's: sent now, they could precede the writes they
+	 * invalidate, or belong to a rollback.
+	 */
+	if (TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data)))
+		return DELIVER_SKIPPED;
+	if (heap_delete(rel, &tuple->t_self, claim->cid, InvalidSnapshot,
+					false, &tmfd, false) != TM_Ok)
+		return DELIVER_BUSY;
+	claim->claimed++;
+	deliver_collect(tuple, RelationGetDescr(rel), claim->utf8_proc,
+					&claim->paths, &claim->npaths, &claim->maxpaths);
+	return DELIVER_CLAIMED;
+}
+
 /*
  * The claim/send step; see deliver.h.
  *
@@ -231,78 +281,82 @@ deliver_collect(HeapTuple tuple, TupleDesc tupdesc, Oid proc,
  */
 int64
 dumper_deliver_batch(DumperRedis *redis, int max_paths, BlockNumber *scan_from,
-					 int64 *nrows, char *err, size_t errlen)
+					 bool *scan_spill, int64 *nrows, char *err, size_t errlen)
 {
 	MemoryContext batch_cxt;
 	MemoryContext old_cxt;
-	Oid			relid;
 	Relation	rel;
-	TableScanDesc scan;
-	HeapTuple	tuple;
-	CommandId	cid;
+	Relation	spillrel = NULL;
+	DeliverClaim claim;
 	DumperScanHint hint;
-	BlockNumber nblocks;
+	BlockNumber nblocks = 0;
 	BlockNumber pos = 0;
 	BlockNumber run_start;
 	BlockNumber run_count;
 	BlockNumber blocks_read = 0;
 	BlockNumber left_behind = InvalidBlockNumber;
 	bool		full = false;
+	bool		scan_main = true;
+	bool		spill = true;
 	bool		started = false;
 	bool		stopped = false;
-	const char **paths;
+	TableScanDesc scan;
 	const char **slots;
 	uint32		nslots;
-	int			npaths = 0;
-	int			maxpaths = 256;
-	int64		claimed = 0;
 	int			ndistinct = 0;
 	int64		result;
-	Oid			utf8_proc;
 
 	*nrows = 0;
-	relid = dumper_queue_relid(false);
 	batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "dumper batch",
 									  ALLOCSET_DEFAULT_SIZES);
 	old_cxt = MemoryContextSwitchTo(batch_cxt);
-	paths = palloc(maxpaths * sizeof(char *));
+	memset(&claim, 0, sizeof(claim));
+	claim.max_paths = max_paths;
+	claim.maxpaths = 256;
+	claim.paths = palloc(claim.maxpaths * sizeof(char *));
 
 	/* The hint must be taken before the snapshot (see the header). */
 	if (scan_from != NULL)
 	{
+		bool		marked = false;
+
 		Assert(!IsolationUsesXactSnapshot());
 		(void) dumper_take_scan_hint(&hint);
 		hint.from = Min(hint.from, *scan_from);
 		*scan_from = InvalidBlockNumber;
-		if (hint.from == InvalidBlockNumber)
+		spill = hint.spill || *scan_spill;
+		*scan_spill = false;
+		for (int i = 0; i < DUMPER_HINT_WORDS && !marked; i++)
+			marked = (hint.blocks[i] != 0);
+		scan_main = (hint.from != InvalidBlockNumber || marked);
+		if (!scan_main && !spill)
 		{
-			bool		marked = false;
-
-			for (int i = 0; i < DUMPER_HINT_WORDS && !marked; i++)
-				marked = (hint.blocks[i] != 0);
-			if (!marked)
-			{
-				result = 0;		/* nothing committed or left since */
-				goto done;
-			}
+			result = 0;			/* nothing committed or left since */
+			goto done;
 		}
 	}
 	else
 		full = true;
 
 	/*
-	 * The snapshot comes after the lock: a rewrite of the table by someone
+	 * The snapshot comes after the locks: a rewrite of the table by someone
 	 * else (VACUUM FULL, CLUSTER) that the lock waited for has then moved
 	 * every row committed before it, hinted in the old file or not, into
 	 * the new file, and this snapshot sees them there.
 	 */
-	rel = table_open(relid, RowExclusiveLock);
+	rel = table_open(dumper_queue_relid(false), RowExclusiveLock);
 	dumper_queue_check(rel);
-	utf8_proc = deliver_utf8_proc();
+	/* (Installed at 1.0 and not yet updated: no spill queue yet.) */
+	if (spill && OidIsValid(dumper_spill_queue_relid(true)))
+	{
+		spillrel = table_open(dumper_spill_queue_relid(true), RowExclusiveLock);
+		dumper_queue_check(spillrel);
+	}
+	claim.utf8_proc = deliver_utf8_proc();
 	CommandCounterIncrement();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	cid = GetCurrentCommandId(true);
-	if (scan_from != NULL && rel->rd_node.relNode != deliver_scanned_file)
+	claim.cid = GetCurrentCommandId(true);
+	if (scan_main && scan_from != NULL && rel->rd_node.relNode != deliver_scanned_file)
 	{
 		full = true;			/* a new file: block numbers changed */
 		deliver_scanned_file = rel->rd_node.relNode;
@@ -312,81 +366,106 @@ dumper_deliver_batch(DumperRedis *redis, int max_paths, BlockNumber *scan_from,
 		hint.from = 0;
 		memset(hint.blocks, 0, sizeof(hint.blocks));
 	}
-	/* Block order from the start, not a synchronized scan's. */
-	scan = table_beginscan_strat(rel, GetActiveSnapshot(), 0, NULL, true, false);
-	nblocks = ((HeapScanDesc) scan)->rs_nblocks;
+
+	if (scan_main)
+	{
+		/* Block order from the start, not a synchronized scan's. */
+		scan = table_beginscan_strat(rel, GetActiveSnapshot(), 0, NULL, true, false);
+		nblocks = ((HeapScanDesc) scan)->rs_nblocks;
+
+		/*
+		 * Run by run of wanted blocks.  A hinted block at or past the end is
+		 * one that VACUUM truncated away (empty, so nothing pending was
+		 * there).
+		 */
+		while (!stopped &&
+			   deliver_next_run(&hint, nblocks, &pos, &run_start, &run_count))
+		{
+			HeapTuple	tuple;
+
+			/* A run's limits are set on a scan not yet started. */
+			if (started)
+				table_rescan(scan, NULL);
+			started = true;
+			heap_setscanlimits(scan, run_start, run_count);
+			blocks_read += run_count;
+			while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+			{
+				BlockNumber block = ItemPointerGetBlockNumber(&tuple->t_self);
+				DeliverClaimResult r = deliver_claim(&claim, rel, tuple);
+
+				if (r == DELIVER_FULL)
+				{
+					left_behind = Min(left_behind, block);	/* the rest is next */
+					blocks_read -= run_start + run_count - 1 - block;
+					stopped = true;
+					break;
+				}
+				if (r == DELIVER_BUSY)
+					left_behind = Min(left_behind, block);
+			}
+		}
+		table_endscan(scan);
+		elog(DEBUG2, "dumper read %u of the %u blocks of its queue and claimed " INT64_FORMAT " rows",
+			 blocks_read, nblocks, claim.claimed);
+	}
+	table_close(rel, NoLock);	/* keep the lock until commit */
 
 	/*
-	 * Run by run of wanted blocks.  A hinted block at or past the end is one
-	 * that VACUUM truncated away (empty, so nothing pending was there).
+	 * The spill queue, whole: a committed writer wrote into it since the
+	 * last batch took the hint, a row was left behind there, or the scan is
+	 * a full one.  It is small (queue.c).
 	 */
-	while (!stopped &&
-		   deliver_next_run(&hint, nblocks, &pos, &run_start, &run_count))
+	if (spillrel != NULL)
 	{
-		/* A run's limits are set on a scan not yet started. */
-		if (started)
-			table_rescan(scan, NULL);
-		started = true;
-		heap_setscanlimits(scan, run_start, run_count);
-		blocks_read += run_count;
-		while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+		int64		before = claim.claimed;
+		bool		again = stopped;
+		HeapTuple	tuple;
+
+		if (!stopped)
 		{
-			BlockNumber block = ItemPointerGetBlockNumber(&tuple->t_self);
-			TM_FailureData tmfd;
-
-			CHECK_FOR_INTERRUPTS();
-			if (npaths >= max_paths)
+			scan = table_beginscan_strat(spillrel, GetActiveSnapshot(), 0, NULL, true, false);
+			while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 			{
-				left_behind = Min(left_behind, block);	/* the rest is next */
-				blocks_read -= run_start + run_count - 1 - block;
-				stopped = true;
-				break;
-			}
+				DeliverClaimResult r = deliver_claim(&claim, spillrel, tuple);
 
-			/*
-			 * This transaction's own rows (paths it spilled) wait for its
-			 * commit, like everyone's: sent now, they could precede the
-			 * writes they invalidate, or belong to a rollback.
-			 */
-			if (TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data)))
-				continue;
-			if (heap_delete(rel, &tuple->t_self, cid, InvalidSnapshot,
-							false, &tmfd, false) != TM_Ok)
-			{
-				/* Another deliverer has it; look again until that one ends. */
-				left_behind = Min(left_behind, block);
-				continue;
+				if (r == DELIVER_FULL)
+				{
+					again = true;
+					break;
+				}
+				if (r == DELIVER_BUSY)
+					again = true;
 			}
-			claimed++;
-			deliver_collect(tuple, RelationGetDescr(rel), utf8_proc,
-							&paths, &npaths, &maxpaths);
+			elog(DEBUG2, "dumper read the %u blocks of its spill queue and claimed " INT64_FORMAT " rows",
+				 ((HeapScanDesc) scan)->rs_nblocks, claim.claimed - before);
+			table_endscan(scan);
 		}
+		table_close(spillrel, NoLock);
+		if (scan_spill != NULL && again)
+			*scan_spill = true;
 	}
-	table_endscan(scan);
-	table_close(rel, NoLock);	/* keep the lock until commit */
 	PopActiveSnapshot();
-	elog(DEBUG2, "dumper read %u of the %u blocks of its queue and claimed " INT64_FORMAT " rows",
-		 blocks_read, nblocks, claimed);
 	if (scan_from != NULL)
 		*scan_from = left_behind;
 
-	*nrows = claimed;
-	if (claimed == 0)
+	*nrows = claim.claimed;
+	if (claim.claimed == 0)
 	{
 		result = 0;
 		goto done;
 	}
 
 	/* Each distinct path once, in the order of the queue. */
-	for (nslots = 16; nslots < (uint32) npaths * 2; nslots *= 2)
+	for (nslots = 16; nslots < (uint32) claim.npaths * 2; nslots *= 2)
 		;
 	slots = palloc0(nslots * sizeof(const char *));
-	for (int i = 0; i < npaths; i++)
-		if (deliver_add_distinct(slots, nslots - 1, paths[i]))
-			paths[ndistinct++] = paths[i];
+	for (int i = 0; i < claim.npaths; i++)
+		if (deliver_add_distinct(slots, nslots - 1, claim.paths[i]))
+			claim.paths[ndistinct++] = claim.paths[i];
 
 	if (!dumper_redis_invalidate(redis, dumper_redis_prefix, dumper_publish_channel,
-								 paths, ndistinct, dumper_redis_timeout,
+								 claim.paths, ndistinct, dumper_redis_timeout,
 								 err, errlen))
 	{
 		result = -1;
@@ -446,7 +525,7 @@ dumper_deliver(PG_FUNCTION_ARGS)
 			CHECK_FOR_INTERRUPTS();
 			n = dumper_deliver_batch(redis,
 									 (int) Min(limit - total, (int64) dumper_batch_size),
-									 NULL, &nrows, err, sizeof(err));
+									 NULL, NULL, &nrows, err, sizeof(err));
 			if (n < 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_CONNECTION_FAILURE),

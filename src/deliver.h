@@ -24,10 +24,14 @@
  * previous batch left rows behind (0 after a failure or when a full scan
  * is due; InvalidBlockNumber for nothing) and gets back where
  * the next batch must scan from at the latest; the scan also reads every
- * block of the writers' hint (deliver.c).  The caller must be at READ COMMITTED.
+ * block of the writers' hint (deliver.c).  scan_spill, with scan_from: in,
+ * whether dumper.spill_queue must be scanned besides the hint's "spill"
+ * (a row left there by the previous batch, a failure, a full scan); out,
+ * whether the next batch must look at it again.  The caller must be at
+ * READ COMMITTED.
  */
 extern int64 dumper_deliver_batch(DumperRedis *redis, int max_paths,
-								  BlockNumber *scan_from, int64 *nrows,
-								  char *err, size_t errlen);
+								  BlockNumber *scan_from, bool *scan_spill,
+								  int64 *nrows, char *err, size_t errlen);
 
 #endif							/* DUMPER_DELIVER_H */

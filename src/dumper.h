@@ -62,9 +62,10 @@ extern const char *dumper_pathset_get(int i);
 #define Natts_queue				3
 
 extern Oid	dumper_queue_relid(bool missing_ok);
+extern Oid	dumper_spill_queue_relid(bool missing_ok);
 extern void dumper_queue_check(Relation rel);
-extern void dumper_queue_write(const char *const *paths, int npaths);
-extern BlockNumber dumper_queue_take_blocks(BlockNumber *last);
+extern void dumper_queue_write(const char *const *paths, int npaths, bool spill);
+extern BlockNumber dumper_queue_take_blocks(BlockNumber *last, bool *spilled);
 
 /* A table's registration: a paths function or path templates. */
 typedef struct DumperRegistration
@@ -133,13 +134,13 @@ extern bool dumper_partition_ddl_start(Node *parsetree);
 extern void dumper_sync_registrations(void);
 
 /* shmem.c: waking the background worker (a no-op without it) */
-extern void dumper_wake_worker(BlockNumber first, BlockNumber last);
+extern void dumper_wake_worker(BlockNumber first, BlockNumber last, bool spill);
 
 /* twophase.c: waking the worker after COMMIT PREPARED */
 extern void dumper_twophase_init(void);
 extern void dumper_twophase_shmem_request(void);
 extern void dumper_twophase_shmem_startup(void);
-extern void dumper_twophase_prepared(BlockNumber first, BlockNumber last);
+extern void dumper_twophase_prepared(bool queued);
 
 /* views.c: what dumper's views show */
 extern bool dumper_may_read_all(void);

@@ -22,7 +22,7 @@
  * end.  Path bytes are carved from blocks (no per-path chunk header), of
  * 1 kB first, twice as large each time up to 64 kB.  The set is bounded
  * by dumper.work_mem: past it, the paths the current (sub)transaction
- * added are spilled, that is written to the queue as part of that
+ * added are spilled, that is written to the spill queue (queue.c) as part of that
  * (sub)transaction, whose commit or rollback they follow like any row, and
  * forgotten; the set is rebuilt from what remains.  A later duplicate of a
  * spilled path is queued again (delivery de-duplicates per batch).  Paths
@@ -324,7 +324,7 @@ pathset_shrink(void)
 	own = (pathset.bytes - start_bytes) + (Size) (pathset.npaths - start) * PATHSET_PER_PATH;
 	if (own >= limit / 2 || pathset.npaths - start >= pathset.npaths / 2)
 	{
-		dumper_queue_write(pathset.paths + start, pathset.npaths - start);
+		dumper_queue_write(pathset.paths + start, pathset.npaths - start, true);
 		pathset_spilled = true;
 		pathset_rebuild(start);
 	}
@@ -529,8 +529,10 @@ pathset_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 	{
 		case XACT_EVENT_PRE_COMMIT:
 		case XACT_EVENT_PRE_PREPARE:
+			/* A prepared transaction's rows wait for COMMIT PREPARED (queue.c). */
 			if (pathset.npaths > 0)
-				dumper_queue_write(pathset.paths, pathset.npaths);
+				dumper_queue_write(pathset.paths, pathset.npaths,
+								   event == XACT_EVENT_PRE_PREPARE);
 			/* Later additions (another pre-commit callback) are refused. */
 			pathset_flushed = true;
 			if (pathset.npaths > 0 || pathset_spilled)
@@ -539,11 +541,12 @@ pathset_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 		case XACT_EVENT_COMMIT:
 			{
 				BlockNumber last;
-				BlockNumber first = dumper_queue_take_blocks(&last);
+				bool		spilled;
+				BlockNumber first = dumper_queue_take_blocks(&last, &spilled);
 
 				/* Too late to fail: only update atomics and set a latch. */
 				if (pathset_wake)
-					dumper_wake_worker(first, last);
+					dumper_wake_worker(first, last, spilled);
 			}
 			pathset_wake = false;
 			pathset_reset();
@@ -554,11 +557,12 @@ pathset_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 		case XACT_EVENT_PARALLEL_ABORT:
 			{
 				BlockNumber last;
-				BlockNumber first = dumper_queue_take_blocks(&last);
+				bool		spilled;
 
+				(void) dumper_queue_take_blocks(&last, &spilled);
 				/* For COMMIT PREPARED to hint; cannot fail. */
 				if (event == XACT_EVENT_PREPARE)
-					dumper_twophase_prepared(first, last);
+					dumper_twophase_prepared(spilled);
 			}
 			pathset_wake = false;
 			pathset_reset();

@@ -16,9 +16,22 @@
  * DUMPER_MAX_PATH_LEN bytes), and the column's storage is PLAIN, so nothing is
  * ever TOASTed and no snapshot is needed at pre-commit.
  *
- * The writer remembers the first and last blocks it inserted into, which
- * the commit hands to the worker as where its next scan must look
- * (shmem.c).
+ * Two tables: dumper.queue takes the rows written in the commit itself
+ * (pre-commit), by a transaction that ends milliseconds later; the worker
+ * rotates it (rotate.c), which needs its lock free for a moment.
+ * dumper.spill_queue takes the rows written before the commit: the paths a
+ * transaction spills (dumper.work_mem, pathset.c) and a prepared
+ * transaction's (written at PREPARE, committed by COMMIT PREPARED).  Such a
+ * transaction holds its lock on the table it wrote until it ends, however
+ * long it stays open, so those rows never go into dumper.queue: a writer
+ * idle in its transaction, or a forgotten prepared transaction, cannot stop
+ * the rotation.  The spill queue is small (few transactions spill or
+ * prepare) and left to autovacuum.
+ *
+ * The writer remembers the first and last blocks of dumper.queue it
+ * inserted into, which the commit hands to the worker as where its next
+ * scan must look (shmem.c), and whether it wrote into the spill queue,
+ * which the worker then scans whole.
  *
  * Errors: may ereport; it runs at pre-commit or pre-prepare, where an error
  * still aborts the transaction cleanly.
@@ -47,52 +60,75 @@
 /* Up to this many paths (or queue columns) need no palloc to be written. */
 #define QUEUE_WRITE_FEW		16
 
-static Oid	queue_relid = InvalidOid;
-/* The lowest and highest blocks this transaction inserted into. */
+/* The cached OIDs of dumper.queue and dumper.spill_queue. */
+static Oid	queue_relids[2] = {InvalidOid, InvalidOid};
+static const char *const queue_names[2] = {"queue", "spill_queue"};
+/* The lowest and highest blocks of dumper.queue this transaction inserted into. */
 static BlockNumber queue_first_block = InvalidBlockNumber;
 static BlockNumber queue_last_block = InvalidBlockNumber;
+/* Whether this transaction inserted into dumper.spill_queue. */
+static bool queue_spilled = false;
 static bool queue_callback_registered = false;
 
 /*
- * Forget the cached OID of the queue when it (or everything) is invalidated:
+ * Forget the cached OID of a queue when it (or everything) is invalidated:
  * DROP EXTENSION and CREATE EXTENSION give it a new OID.
  */
 static void
 queue_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
 {
-	if (relid == InvalidOid || relid == queue_relid)
-		queue_relid = InvalidOid;
+	for (int i = 0; i < 2; i++)
+		if (relid == InvalidOid || relid == queue_relids[i])
+			queue_relids[i] = InvalidOid;
 }
 
 /*
- * The OID of dumper.queue, cached per backend.  InvalidOid when the extension
- * does not exist in this database and missing_ok.
+ * The OID of dumper.queue (spill false) or dumper.spill_queue (spill true),
+ * cached per backend.  InvalidOid when the extension does not exist in this
+ * database and missing_ok.
  */
-Oid
-dumper_queue_relid(bool missing_ok)
+static Oid
+queue_relid(bool spill, bool missing_ok)
 {
-	if (!OidIsValid(queue_relid))
+	Oid		   *cached = &queue_relids[spill ? 1 : 0];
+
+	if (!OidIsValid(*cached))
 	{
 		Oid			nspid = get_namespace_oid(DUMPER_SCHEMA, missing_ok);
 
 		if (OidIsValid(nspid))
-			queue_relid = get_relname_relid("queue", nspid);
-		if (!OidIsValid(queue_relid) && !missing_ok)
+			*cached = get_relname_relid(queue_names[spill ? 1 : 0], nspid);
+		if (!OidIsValid(*cached) && !missing_ok)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_TABLE),
-					 errmsg("dumper's queue table does not exist"),
-					 errhint("Run CREATE EXTENSION dumper in this database.")));
+					 errmsg("dumper's queue table \"%s.%s\" does not exist",
+							DUMPER_SCHEMA, queue_names[spill ? 1 : 0]),
+					 errhint("Run CREATE EXTENSION dumper in this database, or ALTER EXTENSION dumper UPDATE.")));
 		if (!queue_callback_registered)
 		{
 			CacheRegisterRelcacheCallback(queue_relcache_callback, (Datum) 0);
 			queue_callback_registered = true;
 		}
 	}
-	return queue_relid;
+	return *cached;
+}
+
+/* The OID of dumper.queue; see queue_relid. */
+Oid
+dumper_queue_relid(bool missing_ok)
+{
+	return queue_relid(false, missing_ok);
+}
+
+/* The OID of dumper.spill_queue; see queue_relid. */
+Oid
+dumper_spill_queue_relid(bool missing_ok)
+{
+	return queue_relid(true, missing_ok);
 }
 
 /*
- * Check that dumper.queue still has the columns that dumper_queue_write
+ * Check that a queue table still has the columns that dumper_queue_write
  * forms and deliver.c reads by position: (xid xid8, enqueued_at timestamptz,
  * paths text[]), then only dropped columns.  A superuser may have altered
  * the table; the direct heap access must not misread it.
@@ -116,8 +152,8 @@ dumper_queue_check(Relation rel)
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("dumper's queue table \"%s.queue\" has been altered",
-						DUMPER_SCHEMA),
+				 errmsg("dumper's queue table \"%s.%s\" has been altered",
+						DUMPER_SCHEMA, RelationGetRelationName(rel)),
 				 errdetail("Its columns must be xid xid8, enqueued_at timestamptz and paths text[], in this order."),
 				 errhint("Restore the table's definition; the queued rows are kept until then.")));
 }
@@ -156,13 +192,15 @@ queue_build_array(const char *const *paths, const int *lens, int first, int last
 }
 
 /*
- * Insert paths[0..npaths) into the queue as part of the current transaction,
- * in as few rows as fit in a heap page each.  When the extension has been
- * dropped, in this very transaction or by one that committed meanwhile,
- * there is nowhere to deliver: the paths are discarded.
+ * Insert paths[0..npaths) into dumper.queue (spill false: at pre-commit)
+ * or dumper.spill_queue (spill true: before the commit, see the header) as
+ * part of the current transaction, in as few rows as fit in a heap page
+ * each.  When the extension has been dropped, in this very transaction or
+ * by one that committed meanwhile, there is nowhere to deliver: the paths
+ * are discarded.
  */
 void
-dumper_queue_write(const char *const *paths, int npaths)
+dumper_queue_write(const char *const *paths, int npaths, bool spill)
 {
 	Oid			relid;
 	Relation	rel;
@@ -186,11 +224,14 @@ dumper_queue_write(const char *const *paths, int npaths)
 	 */
 	for (;;)
 	{
-		relid = dumper_queue_relid(true);
+		/* Installed at 1.0, not yet updated: the spill queue is to come. */
+		if (spill && !OidIsValid(queue_relid(true, true)))
+			spill = false;
+		relid = queue_relid(spill, true);
 		if (!OidIsValid(relid))
 			return;
 		LockRelationOid(relid, RowExclusiveLock);
-		if (queue_relid == relid)
+		if (queue_relids[spill ? 1 : 0] == relid)
 			break;
 		UnlockRelationOid(relid, RowExclusiveLock);
 	}
@@ -230,9 +271,14 @@ dumper_queue_write(const char *const *paths, int npaths)
 		tuple = heap_form_tuple(RelationGetDescr(rel), values, nulls);
 		simple_heap_insert(rel, tuple);
 		block = ItemPointerGetBlockNumber(&tuple->t_self);
-		queue_first_block = Min(queue_first_block, block);
-		if (queue_last_block == InvalidBlockNumber || block > queue_last_block)
-			queue_last_block = block;
+		if (spill)
+			queue_spilled = true;
+		else
+		{
+			queue_first_block = Min(queue_first_block, block);
+			if (queue_last_block == InvalidBlockNumber || block > queue_last_block)
+				queue_last_block = block;
+		}
 		heap_freetuple(tuple);
 		pfree(array);
 		first = last;
@@ -249,16 +295,19 @@ dumper_queue_write(const char *const *paths, int npaths)
 
 /*
  * The first block of dumper.queue the current transaction inserted into,
- * and the last in *last (both InvalidBlockNumber: none), forgotten by the
- * call; called at every end of transaction.
+ * and the last in *last (both InvalidBlockNumber: none), and in *spilled
+ * whether it inserted into dumper.spill_queue, forgotten by the call;
+ * called at every end of transaction.
  */
 BlockNumber
-dumper_queue_take_blocks(BlockNumber *last)
+dumper_queue_take_blocks(BlockNumber *last, bool *spilled)
 {
 	BlockNumber block = queue_first_block;
 
 	*last = queue_last_block;
+	*spilled = queue_spilled;
 	queue_first_block = InvalidBlockNumber;
 	queue_last_block = InvalidBlockNumber;
+	queue_spilled = false;
 	return block;
 }

@@ -21,8 +21,9 @@
  *
  * The scan hint (shmem.h): a committed writer marks the blocks of
  * dumper.queue its rows went to, or lowers scan_from to the first of them
- * when they are many or far, after its commit is visible; the worker swaps
- * both for "nothing" before taking a batch's snapshot.  So a row committed
+ * when they are many or far, and sets scan_spill when it wrote into
+ * dumper.spill_queue, after its commit is visible; the worker swaps
+ * them for "nothing" before taking a batch's snapshot.  So a row committed
  * before the swap is visible to that snapshot, and the block of one
  * committed after it is in the next hint (deliver.c's rules).  A writer
  * that finds its block already marked leaves it: the worker has not taken
@@ -62,6 +63,7 @@ typedef struct DumperShared
 	pg_atomic_uint32 scan_from; /* scan every block from here on, or
 								 * InvalidBlockNumber: the scan hint's "from" */
 	pg_atomic_uint32 scan_blocks[DUMPER_HINT_WORDS];	/* its "blocks" */
+	pg_atomic_uint32 scan_spill;	/* 1: scan dumper.spill_queue, the hint's "spill" */
 	Oid			worker_dboid;	/* database the worker serves */
 	pid_t		worker_pid;
 	DumperConnState connection;
@@ -105,6 +107,7 @@ dumper_shmem_startup(void)
 		pg_atomic_init_u32(&dumper_shared->scan_from, InvalidBlockNumber);
 		for (int i = 0; i < DUMPER_HINT_WORDS; i++)
 			pg_atomic_init_u32(&dumper_shared->scan_blocks[i], 0);
+		pg_atomic_init_u32(&dumper_shared->scan_spill, 0);
 	}
 	dumper_twophase_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
@@ -159,18 +162,21 @@ dumper_worker_detach(void)
  * Wake the worker after a commit that queued paths in its database, and
  * tell it which blocks of dumper.queue this transaction inserted into:
  * first to last (first InvalidBlockNumber: none, the rows had nowhere to
- * go; last InvalidBlockNumber: anywhere from first on).  Runs in
- * XACT_EVENT_COMMIT: updates atomics, reads without locking and sets a
- * latch, nothing else.
+ * go; last InvalidBlockNumber: anywhere from first on), and whether it
+ * inserted into dumper.spill_queue (spill).  Runs in XACT_EVENT_COMMIT:
+ * updates atomics, reads without locking and sets a latch, nothing else.
  */
 void
-dumper_wake_worker(BlockNumber first, BlockNumber last)
+dumper_wake_worker(BlockNumber first, BlockNumber last, bool spill)
 {
 	volatile DumperShared *shared = dumper_shared;
 	Latch	   *latch;
 
 	if (shared == NULL || shared->worker_dboid != MyDatabaseId)
 		return;
+
+	if (spill && pg_atomic_read_u32(&dumper_shared->scan_spill) == 0)
+		pg_atomic_write_u32(&dumper_shared->scan_spill, 1);
 
 	if (first == InvalidBlockNumber)
 		 /* nothing to hint */ ;
@@ -224,10 +230,13 @@ dumper_take_scan_hint(DumperScanHint *hint)
 	if (dumper_shared == NULL)
 	{
 		hint->from = 0;
+		hint->spill = true;
 		return true;
 	}
+	hint->spill = (pg_atomic_read_u32(&dumper_shared->scan_spill) != 0 &&
+				   pg_atomic_exchange_u32(&dumper_shared->scan_spill, 0) != 0);
 	hint->from = pg_atomic_exchange_u32(&dumper_shared->scan_from, InvalidBlockNumber);
-	any = (hint->from != InvalidBlockNumber);
+	any = (hint->from != InvalidBlockNumber) || hint->spill;
 	for (int i = 0; i < DUMPER_HINT_WORDS; i++)
 	{
 		/* A look first: most words are zero, and stay unwritten. */
@@ -251,7 +260,8 @@ dumper_scan_hint_pending(void)
 {
 	if (dumper_shared == NULL)
 		return true;
-	if (pg_atomic_read_u32(&dumper_shared->scan_from) != InvalidBlockNumber)
+	if (pg_atomic_read_u32(&dumper_shared->scan_from) != InvalidBlockNumber ||
+		pg_atomic_read_u32(&dumper_shared->scan_spill) != 0)
 		return true;
 	for (int i = 0; i < DUMPER_HINT_WORDS; i++)
 		if (pg_atomic_read_u32(&dumper_shared->scan_blocks[i]) != 0)

@@ -31,7 +31,9 @@ extern void dumper_worker_detach(void);
  * the few blocks its rows went to in "blocks" when they are among the first
  * DUMPER_HINT_BLOCKS, and otherwise lowers "from", below which nothing is
  * hinted but marked blocks: the worker scans the marked blocks and every
- * block from "from" on (InvalidBlockNumber: none).
+ * block from "from" on (InvalidBlockNumber: none).  A writer that wrote
+ * into dumper.spill_queue (spilled paths, a prepared transaction) sets
+ * "spill": the worker then scans that small table whole.
  */
 #define DUMPER_HINT_BLOCKS	4096
 #define DUMPER_HINT_WORDS	(DUMPER_HINT_BLOCKS / 32)
@@ -40,6 +42,7 @@ typedef struct DumperScanHint
 {
 	BlockNumber from;
 	uint32		blocks[DUMPER_HINT_WORDS];	/* bit b % 32 of word b / 32 */
+	bool		spill;			/* scan dumper.spill_queue (whole) too */
 } DumperScanHint;
 
 extern bool dumper_take_scan_hint(DumperScanHint *hint);

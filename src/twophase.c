@@ -3,22 +3,22 @@
  * twophase.c
  *	  Waking the background worker after COMMIT PREPARED.
  *
- * A prepared transaction writes its paths into dumper.queue at
- * PREPARE TRANSACTION, like any other at pre-commit, but its commit comes
+ * A prepared transaction writes its paths at PREPARE TRANSACTION, into
+ * dumper.spill_queue (queue.c says why not dumper.queue), but its commit comes
  * later, from whichever session runs COMMIT PREPARED: no commit callback of
  * the writer is left to wake the worker.  A ProcessUtility hook does it
  * instead, once the statement has committed the prepared transaction (its
  * rows are visible to new snapshots from then on).  ROLLBACK PREPARED wakes
  * nobody: its rows vanish.
  *
- * Which blocks to hint: at PREPARE, the preparing backend records, under
- * the transaction's GID in a table in shared memory (one slot per
- * max_prepared_transactions), the blocks of the queue it inserted into, or
- * that it inserted nothing.  COMMIT PREPARED takes the record and hints
- * those blocks, as the writer's own commit would have, or wakes nobody
- * when the transaction queued nothing.  Without a record (the server
- * restarted since the PREPARE, or the prepare was not a PREPARE TRANSACTION
- * statement), the worker is told to scan the queue from its first block.
+ * What to hint: at PREPARE, the preparing backend records, under the
+ * transaction's GID in a table in shared memory (one slot per
+ * max_prepared_transactions), whether it queued anything.  COMMIT PREPARED
+ * takes the record and has the worker scan the spill queue, as the writer's
+ * own commit would have, or wakes nobody when the transaction queued
+ * nothing.  Without a record (the server restarted since the PREPARE, or
+ * the prepare was not a PREPARE TRANSACTION statement), the worker is told
+ * to scan both queues whole.
  * The record is made at XACT_EVENT_PREPARE, before PostgreSQL lets any
  * other backend finish the transaction, so COMMIT PREPARED cannot look
  * before it exists; COMMIT PREPARED takes it before it runs, while the GID
@@ -54,19 +54,18 @@
 
 #define TWOPHASE_TRANCHE	"dumper prepared transactions"
 
-/* What one prepared transaction inserted into the queue. */
-typedef struct TwoPhaseBlocks
+/* Whether one prepared transaction inserted into the spill queue. */
+typedef struct TwoPhaseRecord
 {
 	char		gid[GIDSIZE];	/* "": a free slot */
-	BlockNumber first;			/* InvalidBlockNumber: queued nothing */
-	BlockNumber last;
-} TwoPhaseBlocks;
+	bool		queued;			/* false: queued nothing */
+} TwoPhaseRecord;
 
 typedef struct TwoPhaseShared
 {
 	LWLock	   *lock;
 	int			nslots;			/* max_prepared_transactions */
-	TwoPhaseBlocks slots[FLEXIBLE_ARRAY_MEMBER];
+	TwoPhaseRecord slots[FLEXIBLE_ARRAY_MEMBER];
 } TwoPhaseShared;
 
 static TwoPhaseShared *twophase_shared = NULL;
@@ -81,7 +80,7 @@ static Size
 twophase_shmem_size(void)
 {
 	return add_size(offsetof(TwoPhaseShared, slots),
-					mul_size(max_prepared_xacts, sizeof(TwoPhaseBlocks)));
+					mul_size(max_prepared_xacts, sizeof(TwoPhaseRecord)));
 }
 
 /* Ask for the table and its lock; from shmem.c's shmem_request_hook. */
@@ -114,13 +113,13 @@ dumper_twophase_shmem_startup(void)
  * The slot holding a record for gid, or NULL; *free: the first free slot
  * (NULL: none).  Called with the table's lock held.
  */
-static TwoPhaseBlocks *
-twophase_lookup(const char *gid, TwoPhaseBlocks **free)
+static TwoPhaseRecord *
+twophase_lookup(const char *gid, TwoPhaseRecord **free)
 {
 	*free = NULL;
 	for (int i = 0; i < twophase_shared->nslots; i++)
 	{
-		TwoPhaseBlocks *slot = &twophase_shared->slots[i];
+		TwoPhaseRecord *slot = &twophase_shared->slots[i];
 
 		if (slot->gid[0] == '\0')
 		{
@@ -134,14 +133,14 @@ twophase_lookup(const char *gid, TwoPhaseBlocks **free)
 }
 
 /*
- * Take the record of the prepared transaction gid out of the table: true
- * and its blocks if there was one.
+ * Take the record of the prepared transaction gid out of the table: true,
+ * and in *queued whether it queued anything, if there was one.
  */
 static bool
-twophase_take(const char *gid, BlockNumber *first, BlockNumber *last)
+twophase_take(const char *gid, bool *queued)
 {
-	TwoPhaseBlocks *slot;
-	TwoPhaseBlocks *free;
+	TwoPhaseRecord *slot;
+	TwoPhaseRecord *free;
 
 	if (twophase_shared == NULL)
 		return false;
@@ -149,8 +148,7 @@ twophase_take(const char *gid, BlockNumber *first, BlockNumber *last)
 	slot = twophase_lookup(gid, &free);
 	if (slot != NULL)
 	{
-		*first = slot->first;
-		*last = slot->last;
+		*queued = slot->queued;
 		slot->gid[0] = '\0';
 	}
 	LWLockRelease(twophase_shared->lock);
@@ -163,10 +161,10 @@ twophase_take(const char *gid, BlockNumber *first, BlockNumber *last)
  * here can fail but the lock's acquisition.
  */
 static void
-twophase_store(const char *gid, BlockNumber first, BlockNumber last, bool replace)
+twophase_store(const char *gid, bool queued, bool replace)
 {
-	TwoPhaseBlocks *slot;
-	TwoPhaseBlocks *free;
+	TwoPhaseRecord *slot;
+	TwoPhaseRecord *free;
 
 	LWLockAcquire(twophase_shared->lock, LW_EXCLUSIVE);
 	slot = twophase_lookup(gid, &free);
@@ -177,25 +175,24 @@ twophase_store(const char *gid, BlockNumber first, BlockNumber last, bool replac
 	if (slot != NULL)
 	{
 		strlcpy(slot->gid, gid, GIDSIZE);
-		slot->first = first;
-		slot->last = last;
+		slot->queued = queued;
 	}
 	LWLockRelease(twophase_shared->lock);
 }
 
 /*
- * Record the queue blocks of the transaction being prepared (first
- * InvalidBlockNumber: none) under the GID of this backend's PREPARE
- * TRANSACTION; from the XACT_EVENT_PREPARE callback (pathset.c).  Must not
- * fail: a prepare with no GID known, or a full table, records nothing.  A
- * record already under this GID is a leftover (see the header).
+ * Record whether the transaction being prepared queued anything, under the
+ * GID of this backend's PREPARE TRANSACTION; from the XACT_EVENT_PREPARE
+ * callback (pathset.c).  Must not fail: a prepare with no GID known, or a
+ * full table, records nothing.  A record already under this GID is a
+ * leftover (see the header).
  */
 void
-dumper_twophase_prepared(BlockNumber first, BlockNumber last)
+dumper_twophase_prepared(bool queued)
 {
 	if (twophase_shared == NULL || twophase_gid[0] == '\0')
 		return;
-	twophase_store(twophase_gid, first, last, true);
+	twophase_store(twophase_gid, queued, true);
 	twophase_gid[0] = '\0';
 }
 
@@ -220,7 +217,7 @@ twophase_next(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
  * ROLLBACK PREPARED take the record *before* running: the statement frees
  * the GID before it returns, and a transaction prepared under the same GID
  * meanwhile must keep its own record.  After a COMMIT PREPARED, wake the
- * worker with the recorded blocks.  If the statement fails, the record goes
+ * worker to scan the spill queue, if the transaction queued anything.  If the statement fails, the record goes
  * back (unless the GID was prepared again), and a failed COMMIT PREPARED
  * asks for a whole scan, in case it failed after its commit.
  */
@@ -233,13 +230,11 @@ twophase_process_utility(PlannedStmt *pstmt, const char *queryString,
 	Node	   *parsetree = pstmt->utilityStmt;
 	TransactionStmtKind kind = TRANS_STMT_BEGIN;	/* none of ours */
 	char		gid[GIDSIZE];
-	BlockNumber taken_first;
-	BlockNumber taken_last;
+	bool		taken_queued;
 
 	/* Set before PG_TRY, read in PG_CATCH. */
 	volatile bool have = false;
-	volatile BlockNumber first = InvalidBlockNumber;
-	volatile BlockNumber last = InvalidBlockNumber;
+	volatile bool queued = false;
 
 	if (IsA(parsetree, TransactionStmt))
 	{
@@ -261,12 +256,10 @@ twophase_process_utility(PlannedStmt *pstmt, const char *queryString,
 		return;
 	}
 
-	if (kind != TRANS_STMT_PREPARE &&
-		twophase_take(gid, &taken_first, &taken_last))
+	if (kind != TRANS_STMT_PREPARE && twophase_take(gid, &taken_queued))
 	{
 		have = true;
-		first = taken_first;
-		last = taken_last;
+		queued = taken_queued;
 	}
 	PG_TRY();
 	{
@@ -276,9 +269,9 @@ twophase_process_utility(PlannedStmt *pstmt, const char *queryString,
 	PG_CATCH();
 	{
 		if (have)
-			twophase_store(gid, first, last, false);
+			twophase_store(gid, queued, false);
 		if (kind == TRANS_STMT_COMMIT_PREPARED)
-			dumper_wake_worker(0, InvalidBlockNumber);
+			dumper_wake_worker(0, InvalidBlockNumber, true);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
@@ -288,9 +281,9 @@ twophase_process_utility(PlannedStmt *pstmt, const char *queryString,
 	else if (kind == TRANS_STMT_COMMIT_PREPARED)
 	{
 		if (!have)
-			dumper_wake_worker(0, InvalidBlockNumber);
-		else if (first != InvalidBlockNumber)
-			dumper_wake_worker(first, last);
+			dumper_wake_worker(0, InvalidBlockNumber, true);
+		else if (queued)
+			dumper_wake_worker(InvalidBlockNumber, InvalidBlockNumber, true);
 	}
 }
 

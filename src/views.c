@@ -11,13 +11,20 @@
  * superusers and members of pg_read_all_stats (pg_monitor is one); other
  * roles see that a row is pending and since when, not what it holds.
  *
- * Locks: the queue is read with ACCESS SHARE, released as soon as it has
- * been read, not at the end of the reader's transaction.  The worker
+ * Locks: the queues are read with ACCESS SHARE, released as soon as they
+ * have been read, not at the end of the reader's transaction.  The worker
  * rotates the queue (rotate.c) only when it can take the table's ACCESS
  * EXCLUSIVE lock without waiting, so a reader that kept its lock while idle
  * in a transaction (a monitoring tool polling dumper_stats, say) would stop
  * rotation for as long as it stays idle.  The rows are copied into the
  * function's result before the lock goes.
+ *
+ * Snapshot: the lock is taken during execution, after the statement's
+ * snapshot, which a rotation committed meanwhile (a TRUNCATE, and the rows
+ * it kept inserted again) would leave seeing an empty queue.  At READ
+ * COMMITTED the queues are therefore read under a snapshot taken once both
+ * are locked, as a statement naming them would; a REPEATABLE READ reader
+ * keeps its transaction's, and sees the queue as it was then (README.md).
  *
  *-------------------------------------------------------------------------
  */
@@ -27,6 +34,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
@@ -51,18 +59,23 @@ dumper_may_read_all(void)
 }
 
 /*
- * Open the queue for a view's read, or NULL when the extension is gone.
- * The caller scans it under the active snapshot and closes it with
- * views_close_queue, which releases the lock at once.
+ * Open dumper.queue (which 0) or dumper.spill_queue (which 1) for a view's
+ * read, or NULL when the extension is gone.  The caller scans it under the
+ * active snapshot and closes it with views_close_queue, which releases the
+ * lock at once.
  */
 static Relation
-views_open_queue(void)
+views_open_queue(int which)
 {
-	Oid			relid = dumper_queue_relid(true);
+	Oid			relid = (which == 0) ? dumper_queue_relid(true) : dumper_spill_queue_relid(true);
+	Relation	rel;
 
 	if (!OidIsValid(relid))
 		return NULL;
-	return try_relation_open(relid, AccessShareLock);
+	rel = try_relation_open(relid, AccessShareLock);
+	if (rel != NULL)
+		dumper_queue_check(rel);
+	return rel;
 }
 
 /* Close the queue and release its lock now (see the header). */
@@ -72,30 +85,20 @@ views_close_queue(Relation rel)
 	table_close(rel, AccessShareLock);
 }
 
-PG_FUNCTION_INFO_V1(dumper_pending_paths);
-
 /*
- * dumper.pending_paths(): one row per queued path (path, enqueued_at,
- * transaction_id), the path NULL for a role that may not read it.
+ * Add one row per path of queue table rel (path, enqueued_at,
+ * transaction_id) visible to snapshot to a materialized result, the path
+ * NULL unless may_read.
  */
-Datum
-dumper_pending_paths(PG_FUNCTION_ARGS)
+static void
+views_put_paths(ReturnSetInfo *rsinfo, Relation rel, Snapshot snapshot, bool may_read)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	bool		may_read = dumper_may_read_all();
-	Relation	rel;
-	TableScanDesc scan;
+	TableScanDesc scan = table_beginscan(rel, snapshot, 0, NULL);
+	TupleDesc	desc = RelationGetDescr(rel);
 	HeapTuple	tuple;
 
-	InitMaterializedSRF(fcinfo, 0);
-	rel = views_open_queue();
-	if (rel == NULL)
-		return (Datum) 0;
-	dumper_queue_check(rel);
-	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
-		TupleDesc	desc = RelationGetDescr(rel);
 		Datum		values[3];
 		bool		nulls[3] = {false, false, false};
 		bool		isnull;
@@ -122,7 +125,53 @@ dumper_pending_paths(PG_FUNCTION_ARGS)
 		pfree(elemnulls);
 	}
 	table_endscan(scan);
-	views_close_queue(rel);
+}
+
+/*
+ * Lock both queues (views_open_queue) and choose the snapshot to read them
+ * under (see the header); *snapshot is to be given to views_close_queues.
+ */
+static void
+views_open_queues(Relation rels[2], Snapshot *snapshot)
+{
+	for (int which = 0; which < 2; which++)
+		rels[which] = views_open_queue(which);
+	*snapshot = IsolationUsesXactSnapshot() ? GetActiveSnapshot() :
+		RegisterSnapshot(GetLatestSnapshot());
+}
+
+/* Release what views_open_queues took. */
+static void
+views_close_queues(Relation rels[2], Snapshot snapshot)
+{
+	if (!IsolationUsesXactSnapshot())
+		UnregisterSnapshot(snapshot);
+	for (int which = 0; which < 2; which++)
+		if (rels[which] != NULL)
+			views_close_queue(rels[which]);
+}
+
+PG_FUNCTION_INFO_V1(dumper_pending_paths);
+
+/*
+ * dumper.pending_paths(): one row per queued path of both queues (path,
+ * enqueued_at, transaction_id), the path NULL for a role that may not
+ * read it.
+ */
+Datum
+dumper_pending_paths(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	bool		may_read = dumper_may_read_all();
+	Relation	rels[2];
+	Snapshot	snapshot;
+
+	InitMaterializedSRF(fcinfo, 0);
+	views_open_queues(rels, &snapshot);
+	for (int which = 0; which < 2; which++)
+		if (rels[which] != NULL)
+			views_put_paths(rsinfo, rels[which], snapshot, may_read);
+	views_close_queues(rels, snapshot);
 	return (Datum) 0;
 }
 
@@ -131,7 +180,7 @@ PG_FUNCTION_INFO_V1(dumper_pending_summary);
 /*
  * dumper.pending_summary(OUT pending_rows int8, OUT oldest_pending_age
  * interval): how many queue rows (committed transactions, or chunks of
- * one) wait, and for how long the oldest has.  Shown to every role: it is
+ * one, in either queue) wait, and for how long the oldest has.  Shown to every role: it is
  * about delivery, not about anyone's data.
  */
 Datum
@@ -140,20 +189,23 @@ dumper_pending_summary(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Datum		values[2];
 	bool		nulls[2] = {false, true};
-	Relation	rel;
+	Relation	rels[2];
+	Snapshot	snapshot;
 	int64		rows = 0;
 	TimestampTz oldest = 0;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	rel = views_open_queue();
-	if (rel != NULL)
+	views_open_queues(rels, &snapshot);
+	for (int which = 0; which < 2; which++)
 	{
+		Relation	rel = rels[which];
 		TableScanDesc scan;
 		HeapTuple	tuple;
 
-		dumper_queue_check(rel);
-		scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+		if (rel == NULL)
+			continue;
+		scan = table_beginscan(rel, snapshot, 0, NULL);
 		while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 		{
 			bool		isnull;
@@ -169,8 +221,8 @@ dumper_pending_summary(PG_FUNCTION_ARGS)
 			}
 		}
 		table_endscan(scan);
-		views_close_queue(rel);
 	}
+	views_close_queues(rels, snapshot);
 	values[0] = Int64GetDatum(rows);
 	if (!nulls[1])
 		values[1] = DirectFunctionCall2(timestamp_mi,

@@ -83,6 +83,7 @@ static int	worker_backoff_ms = 0;	/* 0: not backing off */
 static TimestampTz worker_rotate_at = 0;	/* next look at the queue's size */
 static TimestampTz worker_retry_at = 0; /* 0: no back-off in progress */
 static BlockNumber worker_scan_from = 0;	/* see dumper_deliver_batch */
+static bool worker_scan_spill = true;	/* likewise */
 static TimestampTz worker_full_scan_at = 0; /* next whole scan of the queue */
 static bool worker_synced = false;	/* registrations synced since start */
 
@@ -140,6 +141,7 @@ worker_failed(const char *error, bool redis)
 	dumper_stats_failure(error);
 	worker_disconnect();
 	worker_scan_from = 0;		/* the batch's rows are back */
+	worker_scan_spill = true;
 	worker_backoff_ms = (worker_backoff_ms == 0) ? WORKER_BACKOFF_MIN_MS :
 		Min(worker_backoff_ms * 2, WORKER_BACKOFF_MAX_MS);
 	worker_retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
@@ -269,9 +271,11 @@ worker_something_to_scan(void)
 	if (now >= worker_full_scan_at)
 	{
 		worker_scan_from = 0;
+		worker_scan_spill = true;
 		worker_full_scan_at = TimestampTzPlusMilliseconds(now, dumper_naptime);
 	}
-	return worker_scan_from != InvalidBlockNumber || dumper_scan_hint_pending();
+	return worker_scan_from != InvalidBlockNumber || worker_scan_spill ||
+		dumper_scan_hint_pending();
 }
 
 /*
@@ -349,7 +353,7 @@ worker_pass(bool *extension_missing)
 		}
 
 		n = dumper_deliver_batch(worker_redis, dumper_batch_size, &worker_scan_from,
-								 &nrows, err, sizeof(err));
+								 &worker_scan_spill, &nrows, err, sizeof(err));
 		PopActiveSnapshot();
 		if (n < 0)
 		{
@@ -371,6 +375,7 @@ worker_pass(bool *extension_missing)
 						 errdetail("%s", err)));
 				worker_disconnect();
 				worker_scan_from = 0;	/* the batch's rows are back */
+				worker_scan_spill = true;
 				retried = true;
 				continue;
 			}
@@ -489,7 +494,7 @@ dumper_worker_main(Datum main_arg pg_attribute_unused())
 		 */
 		if (worker_retry_at != 0)
 			timeout = Max(1, (long) ((worker_retry_at - GetCurrentTimestamp()) / 1000));
-		else if (worker_scan_from != InvalidBlockNumber)
+		else if (worker_scan_from != InvalidBlockNumber || worker_scan_spill)
 			timeout = Min(dumper_naptime, WORKER_LEFT_BEHIND_MS);
 		else
 			timeout = dumper_naptime;

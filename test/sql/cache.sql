@@ -216,6 +216,6 @@ SELECT dumper_unregister('sp');
 DROP FUNCTION art_paths(art), secret_hash(text), sp_paths(sp);
 DROP TABLE art, sp, pt;
 DROP SCHEMA one, two CASCADE;
-TRUNCATE dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 DROP EXTENSION dumper;
 DROP ROLE dumper_cache_writer;

@@ -7,7 +7,7 @@ CREATE FUNCTION dependent_paths(icecream) RETURNS text LANGUAGE sql STABLE
 SELECT dumper_register('icecream');
 CREATE TABLE cone (id int PRIMARY KEY, name text);
 SELECT dumper_register('cone', templates => ARRAY['/cone/{name}/']);
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- RENAME and SET SCHEMA: the registration follows the table.
 ALTER TABLE icecream RENAME TO gelato;
@@ -16,7 +16,7 @@ ALTER TABLE gelato SET SCHEMA shop;
 SELECT table_name, paths_function FROM dumper_registrations ORDER BY 1;
 INSERT INTO shop.gelato VALUES (1, 'vanilla', 3);
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- Columns added and dropped: the function sees the current row type.
 ALTER TABLE shop.gelato ADD COLUMN origin text DEFAULT 'it';
@@ -24,7 +24,7 @@ UPDATE shop.gelato SET origin = 'fr';
 ALTER TABLE shop.gelato DROP COLUMN price;
 UPDATE shop.gelato SET slug = 'vanilla-bean';
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 -- A column a path template names can be neither dropped nor renamed from
 -- under it: the error names the template to change first.
 ALTER TABLE cone DROP COLUMN name;
@@ -41,7 +41,7 @@ SELECT dumper_register('cone', templates => ARRAY['/cone/{title}/']);
 COMMIT;
 INSERT INTO cone VALUES (2, 'sugar');
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- Nor through another object: an inheritance parent's ALTER, a typed
 -- table's type, a dropped domain.  Every such change fails, and the table
@@ -90,7 +90,7 @@ CREATE OR REPLACE FUNCTION dependent_paths(shop.gelato) RETURNS text LANGUAGE sq
     AS $$ SELECT '/gelato/' || $1.slug || '/' $$;
 UPDATE shop.gelato SET slug = 'vanilla';
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 -- ... and DROP ... CASCADE removes the registration and its triggers, so
 -- writes go on.
 DROP FUNCTION dependent_paths(shop.gelato) CASCADE;
@@ -117,7 +117,7 @@ SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'dumper%';
 SELECT dumper_invalidate('/pending/', '/also/pending/');
 DROP EXTENSION dumper;
 SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'dumper%';
-TRUNCATE dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 DROP EXTENSION dumper;
 SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'dumper%';
 INSERT INTO icecream VALUES (1, 'vanilla');
@@ -128,5 +128,5 @@ SELECT count(*) FROM dumper_registrations;
 
 DROP TABLE icecream_sizes, icecream, size, shop.gelato;
 DROP SCHEMA shop;
-TRUNCATE dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 DROP EXTENSION dumper;

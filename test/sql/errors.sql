@@ -207,7 +207,7 @@ DROP TYPE icecream_type;
 DROP FOREIGN TABLE icecream_ft;
 DROP SERVER dumper_test_server;
 DROP FOREIGN DATA WRAPPER dumper_test_fdw;
-TRUNCATE dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 DROP EXTENSION dumper CASCADE;
 DROP ROLE dumper_stranger;
 DROP ROLE dumper_owner;

@@ -68,7 +68,7 @@ DROP FUNCTION dependent_paths(icecream) CASCADE;
 DROP TABLE icecream_bobtag, icecream_bobtag2, bobtag, icecream_tag, tag, icecream CASCADE;
 RESET client_min_messages;
 REVOKE CREATE ON SCHEMA public FROM dumper_alice, dumper_bob;
-TRUNCATE dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 DROP EXTENSION dumper;
 DROP ROLE dumper_alice;
 DROP ROLE dumper_bob;

@@ -64,10 +64,10 @@ SELECT count(*) FROM icecream_sizes;
 ROLLBACK;
 
 -- After commit the queue holds what the transaction gathered, once.
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 INSERT INTO icecream_sizes (icecream_id, size_id) VALUES (2, 2);
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- A through table with an extra column is not found automatically ...
 CREATE TABLE scoop (
@@ -209,5 +209,5 @@ SELECT tgrelid::regclass AS tbl, tgname FROM pg_trigger
  WHERE tgname LIKE 'dumper%' ORDER BY 1, 2;
 
 DROP TABLE shop_icecreams, shop, scoop, icecream_sizes, size, icecream CASCADE;
-TRUNCATE dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 DROP EXTENSION dumper;

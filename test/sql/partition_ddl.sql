@@ -13,7 +13,7 @@ CREATE FUNCTION event_paths(event) RETURNS text[] LANGUAGE sql STABLE
     AS $$ SELECT ARRAY['/event/' || $1.slug || '/', '/events/' || $1.day || '/'] $$;
 SELECT dumper_register('event', 'event_paths');
 INSERT INTO event VALUES (1, '2025-05-01', 'spring'), (2, '2026-05-01', 'fair');
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- DETACH: the rows of the partition leave the registered table.
 BEGIN;
@@ -59,7 +59,7 @@ ALTER TABLE event ATTACH PARTITION event_2027
 SELECT * FROM dumper_transaction_paths() ORDER BY 1;
 COMMIT;
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 -- A failed ATTACH (a row outside the bounds) queues nothing.
 CREATE TABLE event_2028 (LIKE event);
 INSERT INTO event_2028 VALUES (4, '2030-01-01', 'late');
@@ -74,7 +74,7 @@ ALTER TABLE event ATTACH PARTITION event_bad
 -- DETACH ... CONCURRENTLY (its own transactions): queued with the first.
 ALTER TABLE event DETACH PARTITION event_2027 CONCURRENTLY;
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- A role that does not own the tables gets the command's own error, not
 -- one from reading rows it may not read: nothing is locked or read first.
@@ -165,7 +165,7 @@ CREATE TABLE event_sizes_2025 PARTITION OF event_sizes
 INSERT INTO event_sizes VALUES ('2025-05-01', 2);
 CREATE TABLE event_sizes_2026 (size_id int, event_day date);
 INSERT INTO event_sizes_2026 VALUES (1, '2026-05-01');
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 BEGIN;
 ALTER TABLE event_sizes DETACH PARTITION event_sizes_2025;
 SELECT * FROM dumper_transaction_paths() ORDER BY 1;
@@ -186,5 +186,5 @@ DROP FUNCTION event_paths(event);
 DROP TABLE event_sizes, event_sizes_2026, size, note, event, event_2027,
     event_2028, event_bad;
 DROP ROLE dumper_partition_stranger;
-TRUNCATE dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 DROP EXTENSION dumper;

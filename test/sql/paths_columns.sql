@@ -151,5 +151,5 @@ RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA paths_columns CASCADE;
 RESET client_min_messages;
-TRUNCATE dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 DROP EXTENSION dumper CASCADE;

@@ -122,5 +122,5 @@ SELECT path FROM dumper_pending ORDER BY path;
 SET client_min_messages = warning;
 DROP SCHEMA "Shop Schema" CASCADE;
 DROP TABLE icecream, size CASCADE;
-TRUNCATE dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 DROP EXTENSION dumper CASCADE;

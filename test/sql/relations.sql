@@ -74,7 +74,7 @@ INSERT INTO icecream_sizes (icecream_id, size_id) VALUES (3, 2);
 SELECT * FROM dumper_transaction_paths() ORDER BY 1;
 COMMIT;
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- Removing a size (large) from chocolate: chocolate's pages and large's.
 BEGIN;
@@ -82,7 +82,7 @@ DELETE FROM icecream_sizes WHERE icecream_id = 2 AND size_id = 3;
 SELECT * FROM dumper_transaction_paths() ORDER BY 1;
 COMMIT;
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- Changing vanilla's size from small to medium: vanilla's pages, both
 -- sizes' pages, and through the sizes' function the pages of their other
@@ -92,7 +92,7 @@ UPDATE icecream_sizes SET size_id = 2 WHERE icecream_id = 1 AND size_id = 1;
 SELECT * FROM dumper_transaction_paths() ORDER BY 1;
 COMMIT;
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- Moving a join row to another ice cream (mint's medium goes to chocolate):
 -- both ice creams' pages and medium's (whose ice creams are vanilla and
@@ -129,14 +129,14 @@ SELECT i.slug AS icecream, s.slug AS size
  ORDER BY 1, 2;
 COMMIT;
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- Deleting a size cascades too: its page and the pages of the ice creams
 -- that had it (vanilla and mint had medium).
 DELETE FROM size WHERE slug = 'medium';
 SELECT path FROM dumper_pending ORDER BY path;
 SELECT count(*) AS join_rows_left FROM icecream_sizes;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- ===== A join table created after registration =============================
 -- Related ice creams (a symmetrical many-to-many on one table): both foreign
@@ -216,7 +216,7 @@ INSERT INTO shop_icecreams (icecream_id, code, country) VALUES (1, 7, 'it');
 SELECT * FROM dumper_transaction_paths() ORDER BY 1;
 COMMIT;
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 -- Moving it to Milano: both shops.
 BEGIN;
 UPDATE shop_icecreams SET code = 8 WHERE country = 'it' AND code = 7;
@@ -235,7 +235,7 @@ SELECT i.slug AS icecream, s.slug AS size
   FROM icecream_sizes j JOIN icecream i ON i.id = j.icecream_id JOIN size s ON s.id = j.size_id
  ORDER BY 1, 2;
 INSERT INTO icecream_sizes (icecream_id, size_id) VALUES (1, 1), (3, 5);
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- A rolled-back TRUNCATE queues nothing (though it gathered paths).
 BEGIN;
@@ -248,22 +248,22 @@ SELECT count(*) FROM dumper_pending;
 -- sides (vanilla-small and mint-cup).
 TRUNCATE icecream_sizes;
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- TRUNCATE of a registered table that nothing references: every row's
 -- paths.  (A table registered with path templates.)
 CREATE TABLE topping (id int PRIMARY KEY, name text);
 SELECT dumper_register('topping', templates => ARRAY['/topping/{name}/', '/toppings/']);
 INSERT INTO topping VALUES (1, 'nuts'), (2, 'sprinkles'), (3, NULL);
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 TRUNCATE topping;
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- TRUNCATE ... CASCADE of a side, rolled back: every shop, and through
 -- shop_icecreams the ice cream it referenced (vanilla, sold in Roma).
 INSERT INTO icecream_sizes (icecream_id, size_id) VALUES (3, 1);
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 BEGIN;
 TRUNCATE shop CASCADE;
 SELECT * FROM dumper_transaction_paths() ORDER BY 1;
@@ -275,7 +275,7 @@ SELECT count(*) FROM dumper_pending;
 TRUNCATE size CASCADE;
 SELECT path FROM dumper_pending ORDER BY path;
 SELECT (SELECT count(*) FROM scoop) AS scoops, (SELECT count(*) FROM icecream_sizes) AS icecream_sizes;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- TRUNCATE ... CASCADE through an unregistered table: the join table's
 -- trigger still invalidates its registered side.
@@ -283,10 +283,10 @@ INSERT INTO size (id, slug) VALUES (10, 'tiny');
 INSERT INTO icecream_sizes (icecream_id, size_id) VALUES (1, 10);
 SELECT dumper_unregister('size');
 SELECT table_name, join_tables FROM dumper_registrations ORDER BY table_name::text;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 TRUNCATE size CASCADE;
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- ===== Partitioned tables ==================================================
 CREATE TABLE event (id int NOT NULL, day date NOT NULL, slug text NOT NULL,
@@ -326,12 +326,12 @@ SELECT table_name, paths_function, join_tables, triggers
   FROM dumper_registrations WHERE table_name = 'event'::regclass;
 
 -- Writes through the parent reach each partition and invalidate.
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 INSERT INTO event VALUES (1, '2025-05-01', 'spring'), (2, '2026-05-01', 'fair'),
                          (3, '2027-05-01', 'fest'), (4, '2028-05-01', 'gala'),
                          (5, '2029-05-01', 'ball');
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 -- Writes straight to a partition too, one by one.
 BEGIN;
 UPDATE event_2025 SET slug = 'spring-2' WHERE id = 1;
@@ -356,18 +356,18 @@ ROLLBACK;
 -- A row moved from one partition to another (2027 to 2025): old and new.
 UPDATE event SET day = '2025-12-31' WHERE id = 3;
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- TRUNCATE of one partition (spring and the moved fest), then of the
 -- attached one, whose rows are converted by name.
 TRUNCATE event_2025;
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 INSERT INTO event VALUES (7, '2027-02-02', 'late');
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 TRUNCATE event_2027;
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- A join table referencing the partitioned table (a composite foreign key
 -- to it, whose partitions' key constraints PostgreSQL adds as extra foreign
@@ -384,7 +384,7 @@ BEGIN;
 INSERT INTO event_icecreams VALUES (3, 2, '2026-05-01');
 SELECT * FROM dumper_transaction_paths() ORDER BY 1;
 COMMIT;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 -- Deleting the event cascades to the join row: no error.
 BEGIN;
 DELETE FROM event WHERE id = 2;
@@ -396,7 +396,7 @@ ROLLBACK;
 -- events (in three partitions), and mint through the join row.
 TRUNCATE event CASCADE;
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- ===== Registrations at the end ============================================
 SELECT table_name, paths_function, templates, join_tables, triggers
@@ -407,5 +407,5 @@ SELECT tbl, explicit FROM dumper.join_table ORDER BY tbl::text;
 SET client_min_messages = warning;
 DROP TABLE event_icecreams, event, topping, shop_icecreams, shop, scoop, icecream_related,
            icecream_sizes, size, icecream CASCADE;
-TRUNCATE dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 DROP EXTENSION dumper;

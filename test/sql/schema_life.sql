@@ -45,7 +45,7 @@ INSERT INTO size VALUES (1, 'small'), (2, 'large');
 INSERT INTO icecream_sizes (icecream_id, size_id) VALUES (1, 1);
 TRUNCATE icecream_sizes;
 INSERT INTO icecream_sizes (icecream_id, size_id) VALUES (1, 1);
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- ===== RENAME ==============================================================
 ALTER TABLE icecream RENAME TO gelato;
@@ -80,7 +80,7 @@ UPDATE gelato SET slug = 'vanilla-bean' WHERE id = 1;
 INSERT INTO icecream_sizes (icecream_id, size_id) VALUES (2, 2);
 COMMIT;
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- ===== SET SCHEMA ==========================================================
 CREATE SCHEMA shop;
@@ -104,7 +104,7 @@ SELECT * FROM dumper_transaction_paths() ORDER BY 1;
 ROLLBACK;
 DELETE FROM icecream_sizes WHERE icecream_id = 2;
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- The columns the join table references, renamed (its foreign keys follow
 -- them; this session used the join table just before): writes to the join
@@ -154,7 +154,7 @@ BEGIN
 END $$;
 SELECT dumper_register('cone', 'cone_paths');
 INSERT INTO cone VALUES (1, 'waffle', true);
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 ALTER TABLE cone DROP COLUMN name;
 INSERT INTO cone VALUES (2, false);
 SELECT pg_temp.sqlstate_of($$INSERT INTO cone VALUES (2, false)$$);
@@ -166,7 +166,7 @@ BEGIN
 END $$;
 INSERT INTO cone VALUES (2, false);
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 -- The same with a SQL function, inlined into an expression this session
 -- keeps.
 CREATE TABLE wafer (id int PRIMARY KEY, name text, thin boolean);
@@ -174,7 +174,7 @@ CREATE FUNCTION dependent_paths(wafer) RETURNS text LANGUAGE sql STABLE
     AS $$ SELECT '/wafer/' || $1.name || '/' $$;
 SELECT dumper_register('wafer');
 INSERT INTO wafer VALUES (1, 'plain', true);
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 ALTER TABLE wafer DROP COLUMN name;
 UPDATE wafer SET thin = false;
 SELECT pg_temp.sqlstate_of($$UPDATE wafer SET thin = false$$);
@@ -182,7 +182,7 @@ CREATE OR REPLACE FUNCTION dependent_paths(wafer) RETURNS text LANGUAGE sql STAB
     AS $$ SELECT '/wafer/' || $1.id || '/' $$;
 UPDATE wafer SET thin = false;
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- ===== DROP FUNCTION =======================================================
 -- Refused while registered: the triggers depend on the function.
@@ -212,7 +212,7 @@ SELECT dumper_register('event', 'event_paths');
 CREATE TABLE event_2026 PARTITION OF event FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
 INSERT INTO event VALUES (1, '2025-03-03'), (2, '2026-03-03');
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 SELECT count(*) AS dumper_triggers FROM pg_trigger
  WHERE tgname LIKE 'dumper%' AND tgrelid::regclass::text LIKE 'event%';
 SELECT pg_temp.sqlstate_of($$DROP FUNCTION event_paths(event)$$);
@@ -262,7 +262,7 @@ SELECT tgrelid::regclass AS tbl, tgname FROM pg_trigger
  WHERE tgname LIKE 'dumper%' ORDER BY tgrelid::regclass::text, tgname;
 -- No CASCADE needed; nothing named dumper% is left: no trigger, no event
 -- trigger, no schema.
-TRUNCATE dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 DROP EXTENSION dumper;
 SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'dumper%';
 SELECT count(*) FROM pg_event_trigger WHERE evtname LIKE 'dumper%';
@@ -329,7 +329,7 @@ DROP SCHEMA paths_a, "Paths C" CASCADE;
 
 -- Clean up; the order of cascade notices is no contract.
 SET client_min_messages = warning;
-TRUNCATE dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 DROP EXTENSION dumper;
 DROP TABLE gelato_toppings, topping, event, wafer CASCADE;
 DROP SCHEMA shop CASCADE;

@@ -7,7 +7,7 @@
 -- pinned search_path, DROP FUNCTION ran "=" on names as the superuser.
 -- (The worker's start is TAP test 018_hostile_search_path.)
 CREATE EXTENSION dumper;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 CREATE ROLE dumper_mallory;
 CREATE ROLE dumper_operator;
 GRANT dumper_operator TO dumper_mallory;
@@ -138,7 +138,7 @@ SELECT rolsuper FROM pg_roles WHERE rolname = 'dumper_mallory';
 
 -- Clean up.
 DROP SCHEMA mallory CASCADE;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 DROP EXTENSION dumper;
 DO $$ BEGIN
     EXECUTE format('REVOKE CREATE ON DATABASE %I FROM dumper_mallory', current_database());

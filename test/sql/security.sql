@@ -2,7 +2,7 @@
 -- dumper runs; roles that are not superusers write, register and deliver
 -- within their privileges; a paths function returning 100,000 paths works.
 CREATE EXTENSION dumper;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- A schema whose operators and functions shadow pg_catalog's for anyone
 -- who puts it first, each one raising.
@@ -142,7 +142,7 @@ SELECT dumper_unregister('big');
 SELECT count(*), count(DISTINCT path) FROM dumper_pending;
 SELECT count(*) > 1 AS several_rows, max(pg_column_size(paths)) < 8160 AS each_fits
   FROM dumper.queue;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- Row-level security: TRUNCATE removes the rows a policy hides from the
 -- truncating role, so dumper, reading as that role, would miss their
@@ -186,7 +186,7 @@ ROLLBACK;
 SELECT dumper_unregister('public.shop');
 DROP TABLE public.shop_tags, public.shop;
 RESET ROLE;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- Clean up.
 DROP FUNCTION big_paths(big);
@@ -196,7 +196,7 @@ DROP SCHEMA evil CASCADE;
 DROP FUNCTION public.size_paths(public.size);
 DROP TABLE public.icecream_sizes, public.icecream, public.size;
 REVOKE CREATE ON SCHEMA public FROM dumper_app;
-TRUNCATE dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 DROP EXTENSION dumper;
 DROP ROLE dumper_app;
 DROP ROLE dumper_writer;

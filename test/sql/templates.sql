@@ -215,5 +215,5 @@ ROLLBACK;
 -- Clean up; the order of cascade notices is no contract.
 SET client_min_messages = warning;
 DROP TABLE icecream, size, parted, event CASCADE;
-TRUNCATE dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 DROP EXTENSION dumper CASCADE;

@@ -143,5 +143,5 @@ SELECT dumper_deliver();
 -- Clean up; the order of cascade notices is no contract.
 SET client_min_messages = warning;
 DROP TABLE icecream CASCADE;
-TRUNCATE dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 DROP EXTENSION dumper CASCADE;

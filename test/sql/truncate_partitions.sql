@@ -13,7 +13,7 @@ SELECT dumper_register('size', templates => ARRAY['/size/{name}/']);
 INSERT INTO icecream VALUES (1, 'vanilla'), (2, 'mint'), (3, 'lemon');
 INSERT INTO size VALUES (1, 'small'), (2, 'large');
 INSERT INTO icecream_sizes VALUES (1, 1), (2, 2);
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- TRUNCATE of a join table: both sides' rows it referenced.
 BEGIN;
@@ -30,14 +30,14 @@ TRUNCATE size CASCADE;
 SELECT * FROM dumper_transaction_paths() ORDER BY 1;
 COMMIT;
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- TRUNCATE of a registered table alone: every row it removes.
 TRUNCATE icecream_sizes;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 TRUNCATE icecream CASCADE;
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- Partitions: registering the root covers every partition.
 CREATE TABLE event (id int, day date NOT NULL, slug text NOT NULL)
@@ -66,18 +66,18 @@ SELECT tgrelid::regclass AS partition, tgname FROM pg_trigger
 INSERT INTO event VALUES (1, '2025-05-01', 'spring'), (2, '2026-05-01', 'fair'),
                          (3, '2027-05-01', 'fest'), (4, '2028-05-01', 'gala');
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 -- Moving a row between partitions: its old and new paths.
 UPDATE event SET day = '2028-06-01' WHERE id = 1;
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 -- TRUNCATE of one partition, and of the root.
 TRUNCATE event_2027;
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 TRUNCATE event;
 SELECT path FROM dumper_pending ORDER BY path;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- A detached partition is no longer covered: its row trigger clone goes
 -- with DETACH, its TRUNCATE trigger with dumper's DDL sweep.
@@ -91,5 +91,5 @@ SELECT tgname FROM pg_trigger WHERE tgrelid = 'event_2028'::regclass;
 SELECT dumper_unregister('event');
 DROP FUNCTION event_paths(event);
 DROP TABLE event, event_2028, icecream_sizes, size, icecream;
-TRUNCATE dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 DROP EXTENSION dumper;

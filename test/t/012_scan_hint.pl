@@ -15,8 +15,10 @@
 # commit marks one by one: its hint is every block from its first on, and
 # a batch large enough to take them all in one scan must find the last.
 # Last of all, a prepared transaction is delivered as soon as COMMIT
-# PREPARED has committed it, the worker reading only the blocks that
-# transaction wrote (recorded at PREPARE) or, after a restart, every block.
+# PREPARED has committed it: its rows are in the spill queue (a prepared
+# transaction holds its lock on the table it wrote, which dumper.queue's
+# rotation needs free), and the worker reads that small table and no block
+# of dumper.queue, as recorded at PREPARE, or, after a restart, everything.
 use strict;
 use warnings;
 use IPC::Run;
@@ -195,8 +197,8 @@ $node->safe_psql('postgres', q{COMMIT PREPARED 'p1'});
 ok($redis->wait_for(sub { $redis->cmd('EXISTS', 'dumper:/item/prepared/') eq '0' }),
 	'COMMIT PREPARED wakes the worker: delivered without a periodic full scan');
 
-# COMMIT PREPARED hints the blocks its transaction wrote, recorded at
-# PREPARE (twophase.c): the worker reads one block, not the whole queue.
+# COMMIT PREPARED hints the spill queue its transaction wrote into,
+# recorded at PREPARE (twophase.c): the worker reads it, and not the queue.
 # Each batch says at DEBUG2 how many blocks it read.  First a queue of many
 # blocks, all delivered (a new file, then one wide transaction); then, to
 # show that ROLLBACK PREPARED frees its record, more prepared transactions
@@ -226,6 +228,16 @@ sub scans
 	return @pairs;
 }
 
+# The rows claimed by each scan of the spill queue logged in $text.
+sub spill_scans
+{
+	my ($text) = @_;
+	my @claimed;
+	push @claimed, $1
+	  while $text =~ /dumper read the \d+ blocks of its spill queue and claimed (\d+) rows/g;
+	return @claimed;
+}
+
 my $logpos = -s $node->logfile;
 $node->safe_psql('postgres', 'VACUUM FULL dumper.queue');
 invalidate_wide('/filler2/');
@@ -251,10 +263,11 @@ $logpos = -s $node->logfile;
 $node->safe_psql('postgres', q{COMMIT PREPARED 'p2'});
 ok($redis->wait_for(sub { $redis->cmd('EXISTS', 'dumper:/item/prepared2/') eq '0' }),
 	'the prepared transaction is delivered');
-my @scans = scans(slurp_file($node->logfile, $logpos));
-is(scalar(@scans), 1, 'COMMIT PREPARED: one batch');
-is($scans[0][0], 1, 'it reads the one block its transaction wrote');
-cmp_ok($scans[0][1], '>=', $nblocks, 'of the whole queue');
+my $text = slurp_file($node->logfile, $logpos);
+is(join(' ', spill_scans($text)), '1', 'COMMIT PREPARED: one batch claims its row in the spill queue');
+is(scalar(scans($text)), 0, 'and reads no block of dumper.queue');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM dumper.spill_queue'), '0',
+	'the spill queue is empty again');
 
 # A prepared transaction that queued nothing wakes nobody at its commit:
 # the next write's batch reads its one block, and nothing else is read.
@@ -265,8 +278,10 @@ $redis->cmd('SET', 'dumper:/item/after-p3/', 'stamp');
 $node->safe_psql('postgres', q{SELECT dumper_invalidate('/item/after-p3/')});
 ok($redis->wait_for(sub { $redis->cmd('EXISTS', 'dumper:/item/after-p3/') eq '0' }),
 	'the write after an empty prepared transaction is delivered');
-is(join(' ', map { $_->[0] } scans(slurp_file($node->logfile, $logpos))), '1',
+$text = slurp_file($node->logfile, $logpos);
+is(join(' ', map { $_->[0] } scans($text)), '1',
 	'an empty prepared transaction\'s commit makes the worker read nothing');
+is(scalar(spill_scans($text)), 0, 'not even the spill queue');
 
 # A COMMIT PREPARED that fails (here, inside a transaction block) asks for
 # a whole scan, in case it failed after its commit, and puts the record
@@ -277,15 +292,19 @@ my ($ret5, $out5, $err5) = $node->psql('postgres', q{BEGIN; COMMIT PREPARED 'p5'
 like($err5, qr/COMMIT PREPARED cannot run inside a transaction block/,
 	'COMMIT PREPARED in a transaction block fails');
 ok( DumperTest::wait_for(
-		sub { grep { $_->[0] == $_->[1] } scans(slurp_file($node->logfile, $logpos)) }),
-	'the failed COMMIT PREPARED has the worker scan the whole queue');
+		sub {
+			my $t = slurp_file($node->logfile, $logpos);
+			(grep { $_->[0] == $_->[1] } scans($t)) && spill_scans($t);
+		}),
+	'the failed COMMIT PREPARED has the worker scan both queues whole');
 is($redis->cmd('EXISTS', 'dumper:/item/prepared5/'), '1', 'which finds nothing committed');
 $logpos = -s $node->logfile;
 $node->safe_psql('postgres', q{COMMIT PREPARED 'p5'});
 ok($redis->wait_for(sub { $redis->cmd('EXISTS', 'dumper:/item/prepared5/') eq '0' }),
 	'the COMMIT PREPARED that succeeds is delivered');
-is(join(' ', map { $_->[0] } scans(slurp_file($node->logfile, $logpos))), '1',
-	'from its record, put back: one block read');
+$text = slurp_file($node->logfile, $logpos);
+is(join(' ', spill_scans($text)) . ' / ' . scalar(scans($text)), '1 / 0',
+	'from its record, put back: the spill queue read, not dumper.queue');
 is($node->safe_psql('postgres', 'SELECT failures FROM dumper_stats'), '0',
 	'the worker never failed before the restart');
 

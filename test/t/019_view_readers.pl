@@ -6,9 +6,11 @@
 #   that rows are pending (path NULL).  dumper_stats' last_error likewise.
 #   dumper_registrations lists the tables a role owns or has a privilege on.
 # - A reader of the views left idle in a transaction (a monitoring tool, or
-#   anyone) holds no lock on dumper.queue: the worker rotates it under a
-#   pgbench load as usual.  Before, its ACCESS SHARE lock made every
-#   rotation's conditional ACCESS EXCLUSIVE fail and the queue grew.
+#   anyone) holds no lock on dumper.queue, nor does a writer idle in a
+#   transaction that spilled its paths, nor a prepared transaction: the
+#   worker rotates the queue under a pgbench load as usual.  Before, their
+#   locks made every rotation's conditional ACCESS EXCLUSIVE fail and the
+#   queue grew.
 use strict;
 use warnings;
 use IPC::Run;
@@ -30,6 +32,8 @@ $node->safe_psql('postgres', q{
 	ALTER TABLE secret OWNER TO site;
 	SELECT dumper_register('secret', templates => ARRAY['/secret/{slug}/']);
 	INSERT INTO secret SELECT g, 'name-' || g, 0 FROM generate_series(1, 10000) g;
+	-- Rows of the writers that stay open, apart from pgbench's.
+	INSERT INTO secret SELECT g, 'held-' || g, 0 FROM generate_series(10001, 15001) g;
 });
 ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM dumper_pending'),
 	'setup delivered');
@@ -83,6 +87,31 @@ is($node->safe_psql('postgres', qq{
 		WHERE relation = 'dumper.queue'::regclass AND pid IN ($reader_pid, $rr_pid)}),
 	'0', 'readers idle in their transactions hold no lock on the queue');
 
+# A writer whose paths outgrew dumper.work_mem (spilled, written before its
+# commit), idle in its transaction, and a prepared transaction: their rows
+# are in dumper.spill_queue, and neither holds a lock on dumper.queue.
+$node->safe_psql('postgres', q{GRANT SELECT, UPDATE ON secret TO watcher});
+my $spiller = $node->background_psql('postgres', extra_params => [ '-U', 'watcher' ]);
+$spiller->query_safe(q{SET dumper.work_mem = '64kB'});
+$spiller->query_safe(q{BEGIN});
+$spiller->query_safe(q{UPDATE secret SET slug = slug || '-x' WHERE id BETWEEN 10001 AND 15000});
+my $spiller_pid = $spiller->query_safe(q{SELECT pg_backend_pid()});
+$node->safe_psql('postgres', q{
+	BEGIN;
+	UPDATE secret SET slug = 'prepared' WHERE id = 15001;
+	PREPARE TRANSACTION 'idle';
+});
+is($node->safe_psql('postgres', qq{
+		SELECT count(*) FROM pg_locks
+		WHERE relation = 'dumper.queue'::regclass
+		  AND (pid = $spiller_pid OR pid IS NULL)}),
+	'0', 'a spilled writer and a prepared transaction hold no lock on the queue');
+is($node->safe_psql('postgres', qq{
+		SELECT count(DISTINCT virtualtransaction) FROM pg_locks
+		WHERE relation = 'dumper.spill_queue'::regclass
+		  AND (pid = $spiller_pid OR pid IS NULL)}),
+	'2', 'they hold the spill queue\'s');
+
 # Load: the queue grows past the rotation threshold and is rotated anyway.
 my $file_before = $node->safe_psql('postgres', q{SELECT pg_relation_filenode('dumper.queue')});
 my $script = $node->basedir . '/update.sql';
@@ -114,6 +143,17 @@ $reader->query_safe(q{COMMIT});
 $rr->query_safe(q{COMMIT});
 $reader->quit;
 $rr->quit;
+
+# The spilled writer and the prepared transaction commit: delivered.
+$redis->cmd('SET', "dumper:/secret/held-$_-x/", 'stamp') for 10001 .. 10005;
+$redis->cmd('SET', 'dumper:/secret/prepared/', 'stamp');
+$spiller->query_safe(q{COMMIT});
+$spiller->quit;
+$node->safe_psql('postgres', q{COMMIT PREPARED 'idle'});
+ok($redis->wait_for(sub {
+		$redis->cmd('EXISTS', 'dumper:/secret/prepared/', map { "dumper:/secret/held-$_-x/" } 10001 .. 10005)
+		  eq '0' }),
+	'their paths are delivered once they commit');
 ok($node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM dumper_pending'),
 	'everything delivered');
 
