@@ -26,6 +26,17 @@
  * the backend.  Row work allocates in the caller's (per-tuple) context and
  * in SPI's contexts, freed by SPI_finish.
  *
+ * Nesting: a paths function may write to a registered table, even its own,
+ * so an entry can be evaluated while an evaluation of it is under way
+ * further up the stack (in_use counts them).  Such an entry is neither
+ * rebuilt nor given new states under the outer evaluation, and every piece
+ * of evaluation state is either private to one evaluation or re-entrant:
+ * the compiled expressions' states, $1 and per-tuple memory serve the
+ * outermost evaluation only, a nested one builds its own (one test of
+ * in_use on the common path); a kept plan is re-entrant (each execution
+ * takes its own portal and reference to the cached plan); templates call
+ * no user code while they build a path.
+ *
  * Privileges: the registration table is read as the extension's owner; the
  * paths function runs as the user whose write fired the trigger, like any
  * trigger function, and that user needs EXECUTE on it, as for a direct call
@@ -425,22 +436,25 @@ regcache_build_expr(RegEntry *entry, Oid funcoid, Oid rowtype, TupleDesc regdesc
 }
 
 /*
- * Evaluate entry->exprs on the row value and add the paths they return.
+ * Evaluate states[0..nstates-1], which read their row from params, on the
+ * row value in econtext and add the paths they return; the per-tuple memory
+ * of econtext is reset at the end.
  */
 static void
-regcache_gather_expr(RegEntry *entry, HeapTuple tuple, TupleDesc desc)
+regcache_eval_states(RegEntry *entry, ExprState **states, int nstates,
+					 ExprContext *econtext, ParamListInfo params,
+					 HeapTuple tuple, TupleDesc desc)
 {
-	ExprContext *econtext = entry->econtext;
 	MemoryContext oldcxt;
 	Datum		result;
 	bool		isnull;
 
 	oldcxt = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
-	entry->params->params[0].value = heap_copy_tuple_as_datum(tuple, desc);
-	entry->params->params[0].isnull = false;
-	for (int i = 0; i < entry->nexprs; i++)
+	params->params[0].value = heap_copy_tuple_as_datum(tuple, desc);
+	params->params[0].isnull = false;
+	for (int i = 0; i < nstates; i++)
 	{
-		result = ExecEvalExpr(entry->exprs[i], econtext, &isnull);
+		result = ExecEvalExpr(states[i], econtext, &isnull);
 		if (isnull)
 			continue;
 		if (entry->returns_array)
@@ -454,6 +468,57 @@ regcache_gather_expr(RegEntry *entry, HeapTuple tuple, TupleDesc desc)
 	}
 	MemoryContextSwitchTo(oldcxt);
 	ResetExprContext(econtext);
+}
+
+/*
+ * Evaluate the entry's planned expressions on a row while an evaluation of
+ * the same entry is under way further up the stack (its paths function
+ * wrote to this table): with states, parameter and per-tuple memory of its
+ * own, because the outer evaluation's are in use -- overwriting its $1 or
+ * resetting its memory would give the outer row the nested row's paths and
+ * leave it reading freed memory.  Built and freed per nested row; only
+ * nested writes pay for it.  On error, the memory context, a child of the
+ * caller's, goes with it.
+ */
+static pg_noinline void
+regcache_gather_expr_nested(RegEntry *entry, HeapTuple tuple, TupleDesc desc)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "dumper nested evaluation",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
+	ParamListInfo params = makeParamList(1);
+	ExprContext *econtext = CreateStandaloneExprContext();
+	ExprState **states = palloc(list_length(entry->planned) * sizeof(ExprState *));
+	ListCell   *lc;
+
+	params->params[0].ptype = entry->params->params[0].ptype;
+	params->params[0].pflags = 0;
+	params->params[0].isnull = true;
+	econtext->ecxt_param_list_info = params;
+	foreach(lc, entry->planned)
+		states[foreach_current_index(lc)] =
+			ExecInitExprWithParams((Expr *) lfirst(lc), params);
+	MemoryContextSwitchTo(oldcxt);
+	regcache_eval_states(entry, states, list_length(entry->planned), econtext,
+						 params, tuple, desc);
+	FreeExprContext(econtext, true);
+	MemoryContextDelete(cxt);
+}
+
+/*
+ * Evaluate the entry's compiled expressions on the row value and add the
+ * paths they return.  The cached states serve the outermost evaluation of
+ * the entry only; a nested one (in_use counts this one too) gets its own.
+ */
+static inline void
+regcache_gather_expr(RegEntry *entry, HeapTuple tuple, TupleDesc desc)
+{
+	if (unlikely(entry->in_use > 1))
+		regcache_gather_expr_nested(entry, tuple, desc);
+	else
+		regcache_eval_states(entry, entry->exprs, entry->nexprs,
+							 entry->econtext, entry->params, tuple, desc);
 }
 
 /*
