@@ -30,11 +30,13 @@
  *
  * Memory and invalidation follow regcache.c: entries under
  * CacheMemoryContext, flagged invalid by the relcache callback of the join
- * table or by any pg_proc change, rebuilt at the next use -- but never while
- * a lookup of that entry is running: a paths function may write to the join
- * table whose trigger called it, and the nested trigger then uses the entry
- * as it is (its kept plans revalidate themselves) instead of freeing the
- * plans and sides the outer one is still using.
+ * table or of a referenced table, or by any change to pg_proc, pg_namespace
+ * or pg_operator (the names the lookups' texts use), rebuilt at the next
+ * use -- but never while a lookup of that entry is running: a paths
+ * function may write to the join table whose trigger called it, and the
+ * nested trigger then uses the entry as it is (its kept plans revalidate
+ * themselves) instead of freeing the plans and sides the outer one is still
+ * using.
  *
  *-------------------------------------------------------------------------
  */
@@ -123,7 +125,13 @@ join_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
 	}
 }
 
-/* A function changed: rebuild every entry. */
+/*
+ * A function, a schema or an operator changed: rebuild every entry.  The
+ * lookups' texts name the paths function, the referenced table and the
+ * equality operators by schema, and PostgreSQL's plan cache parses them
+ * again after any change to pg_namespace or pg_operator: a rename there
+ * (ALTER SCHEMA ... RENAME, ALTER OPERATOR ... SET SCHEMA) needs new texts.
+ */
 static void
 join_proc_callback(Datum arg, int cacheid pg_attribute_unused(),
 				   uint32 hashvalue pg_attribute_unused())
@@ -137,6 +145,8 @@ dumper_join_init(void)
 {
 	CacheRegisterRelcacheCallback(join_relcache_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(PROCOID, join_proc_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, join_proc_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(OPEROID, join_proc_callback, (Datum) 0);
 }
 
 /*

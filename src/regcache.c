@@ -17,7 +17,8 @@
  *
  * Invalidation: an entry is marked invalid by a relcache invalidation of its
  * table (dumper_register and dumper_unregister send one, and so does any
- * DDL on the table), every entry by any change to pg_proc, and the entries
+ * DDL on the table), every entry by any change to pg_proc or pg_namespace
+ * (a renamed schema, which the kept plans' texts name), and the entries
  * that use a domain by a change to it (ALTER DOMAIN); it is rebuilt
  * at its next use.  The callbacks only set flags; rebuilding happens outside
  * them.
@@ -160,7 +161,14 @@ regcache_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
 		entry->valid = false;
 }
 
-/* A function changed: rebuild every entry (cheap, and DDL is rare). */
+/*
+ * A function or a schema changed: rebuild every entry (cheap, and such DDL
+ * is rare).  A SETOF function's kept plan is the text "SELECT
+ * schema.fn($1)", which PostgreSQL's plan cache parses again after any
+ * change to pg_namespace: once the schema is renamed, only a new text
+ * names it (and a compiled expression is planned again as that parse
+ * would, names in an inlined body included).
+ */
 static void
 regcache_proc_callback(Datum arg, int cacheid pg_attribute_unused(),
 					   uint32 hashvalue pg_attribute_unused())
@@ -216,6 +224,7 @@ dumper_regcache_init(void)
 {
 	CacheRegisterRelcacheCallback(regcache_relcache_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(PROCOID, regcache_proc_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, regcache_proc_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(TYPEOID, regcache_type_callback, (Datum) 0);
 }
 
