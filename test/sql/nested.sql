@@ -140,3 +140,9 @@ TRUNCATE post_tag;
 SELECT * FROM dumper_transaction_paths() ORDER BY 1;
 ROLLBACK;
 DELETE FROM dumper.queue;
+
+-- Clean up; the order of cascade notices is no contract.
+SET client_min_messages = warning;
+DROP TABLE art, pl, s, tpl, outer_t, post_tag, tag, post, art_copy CASCADE;
+DROP FUNCTION touch_counter(int), bump_tpl(int);
+DROP EXTENSION dumper CASCADE;
