@@ -24,9 +24,11 @@
  * The lookups are kept SPI plans, one per side, built once per backend from
  * the relcache's foreign key list and compared with the constraint's own
  * equality operators (as RI triggers do), so a user's search_path cannot
- * change them.  Which sides are registered is decided when the entry is
- * built; registering or unregistering a table sends a relcache invalidation
- * for every join table referencing it (registry.c).
+ * change them; their rows go to the set as they come (dumper_gather_plan),
+ * so a SETOF function returning millions of paths is never held whole.
+ * Which sides are registered is decided when the entry is built;
+ * registering or unregistering a table sends a relcache invalidation for
+ * every join table referencing it (registry.c).
  *
  * Memory and invalidation follow regcache.c: entries under
  * CacheMemoryContext, flagged invalid by the relcache callback of the join
@@ -280,7 +282,6 @@ join_gather(JoinEntry *entry, Relation rel, HeapTuple tuple, HeapTuple oldtuple)
 		Datum		values[INDEX_MAX_KEYS];
 		char		nulls[INDEX_MAX_KEYS];
 		bool		isnull = false;
-		int			ret;
 
 		if (oldtuple != NULL && side->read_only &&
 			dumper_same_columns(desc, side->attnums, side->nkeys, oldtuple, tuple))
@@ -292,10 +293,7 @@ join_gather(JoinEntry *entry, Relation rel, HeapTuple tuple, HeapTuple oldtuple)
 		}
 		if (isnull)
 			continue;			/* a NULL reference references nothing */
-		ret = SPI_execute_plan(side->plan, values, nulls, side->read_only, 0);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-		dumper_gather_tuptable();
+		dumper_gather_plan(side->plan, values, nulls, side->read_only);
 	}
 }
 

@@ -10,7 +10,8 @@
  * SQL function into it, and the expression is not thrown away at every
  * transaction the way the SQL-function executor's cache is, see
  * MEASUREMENTS.md), evaluated per row with no executor start-up.  A SETOF
- * function keeps an SPI plan "SELECT fn($1)" instead.  When the paths are
+ * function keeps an SPI plan "SELECT fn($1)" instead, whose rows go to the
+ * set one at a time as they come (dumper_gather_plan), however many.  When the paths are
  * known to depend on some columns only (templates, or a compiled expression
  * reading the row through its columns), the entry lists them, so that an
  * UPDATE leaving them alone computes its paths once, from the old row.
@@ -302,6 +303,91 @@ dumper_gather_tuptable(void)
 		t = DatumGetTextPP(d);
 		dumper_pathset_add(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 	}
+}
+
+/*
+ * The receiver of dumper_gather_plan: adds the first column of each row to
+ * the transaction's set as the row comes out of the executor.  Stateless,
+ * so one serves every call, nested ones included.
+ */
+static bool
+regcache_receive_path(TupleTableSlot *slot, DestReceiver *self pg_attribute_unused())
+{
+	bool		isnull;
+	Datum		d = slot_getattr(slot, 1, &isnull);
+	text	   *t;
+
+	if (isnull)
+		return true;
+	t = DatumGetTextPP(d);
+	dumper_pathset_add(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	if ((Pointer) t != DatumGetPointer(d))
+		pfree(t);				/* detoasted: the query's context lives on */
+	return true;
+}
+
+/* Nothing to set up, finish or free: the receiver holds no state. */
+static void
+regcache_receive_startup(DestReceiver *self pg_attribute_unused(),
+						 int operation pg_attribute_unused(),
+						 TupleDesc typeinfo pg_attribute_unused())
+{
+}
+
+/* As regcache_receive_startup. */
+static void
+regcache_receive_nothing(DestReceiver *self pg_attribute_unused())
+{
+}
+
+/*
+ * mydest is DestNone only because no other tag fits a receiver of an
+ * extension's; SPI then reports SPI_OK_UTILITY for the SELECT.
+ */
+static DestReceiver regcache_path_receiver = {
+	regcache_receive_path,
+	regcache_receive_startup,
+	regcache_receive_nothing,
+	regcache_receive_nothing,
+	DestNone
+};
+
+/*
+ * Run plan, a kept plan of a SELECT whose first column is text, with
+ * parameters values (nulls as for SPI_execute_plan), and add every
+ * non-NULL text it returns to the transaction's set.  The rows are added as
+ * the executor produces them, never gathered in SPI_tuptable: a SETOF paths
+ * function returning millions of paths takes memory for one at a time (its
+ * own work_mem aside) and the set, which dumper.work_mem bounds.  Costs no
+ * more than SPI_execute_plan (no portal, no tuple table).  Must be called
+ * inside SPI.
+ */
+void
+dumper_gather_plan(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only)
+{
+	int			nargs = SPI_getargcount(plan);
+	SPIExecuteOptions options;
+	int			ret;
+
+	memset(&options, 0, sizeof(options));
+	if (nargs > 0)
+	{
+		options.params = makeParamList(nargs);
+		for (int i = 0; i < nargs; i++)
+		{
+			ParamExternData *prm = &options.params->params[i];
+
+			prm->value = values[i];
+			prm->isnull = (nulls[i] == 'n');
+			prm->pflags = PARAM_FLAG_CONST;
+			prm->ptype = SPI_getargtypeid(plan, i);
+		}
+	}
+	options.read_only = read_only;
+	options.dest = &regcache_path_receiver;
+	ret = SPI_execute_plan_extended(plan, &options);
+	if (ret != SPI_OK_UTILITY && ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan_extended failed: %s", SPI_result_code_string(ret));
 }
 
 /*
@@ -841,7 +927,6 @@ static void
 regcache_evaluate(RegEntry *entry, Relation rel, HeapTuple tuple)
 {
 	Datum		value;
-	int			ret;
 
 	/* The fast paths: templates and compiled calls need no SPI. */
 	if (entry->ntemplates > 0)
@@ -866,10 +951,7 @@ regcache_evaluate(RegEntry *entry, Relation rel, HeapTuple tuple)
 		else
 			value = heap_copy_tuple_as_datum(execute_attr_map_tuple(tuple, entry->map),
 											 entry->regdesc);
-		ret = SPI_execute_plan(entry->plan, &value, " ", entry->read_only, 0);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-		dumper_gather_tuptable();
+		dumper_gather_plan(entry->plan, &value, " ", entry->read_only);
 		SPI_finish();
 	}
 }
