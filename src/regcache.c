@@ -11,10 +11,11 @@
  * transaction the way the SQL-function executor's cache is, see
  * MEASUREMENTS.md), evaluated per row with no executor start-up.  A SETOF
  * function keeps an SPI plan "SELECT fn($1)" instead, whose rows go to the
- * set one at a time as they come (dumper_gather_plan), however many.  When the paths are
- * known to depend on some columns only (templates, or a compiled expression
- * reading the row through its columns), the entry lists them, so that an
- * UPDATE leaving them alone computes its paths once, from the old row.
+ * set one at a time as they come (dumper_gather_plan), however many.  When
+ * the paths are known to depend on some columns only (templates, or a
+ * compiled expression reading the row through its columns), the entry lists
+ * them, so that an UPDATE leaving them alone computes its paths once, from
+ * the old row.
  *
  * Invalidation: an entry is marked invalid by a relcache invalidation of its
  * table (dumper_register and dumper_unregister send one, and so does any
@@ -36,8 +37,9 @@
  * the compiled expressions' states, $1 and per-tuple memory serve the
  * outermost evaluation only, a nested one builds its own (one test of
  * in_use on the common path); a kept plan is re-entrant (each execution
- * takes its own portal and reference to the cached plan); templates call
- * no user code while they build a path.
+ * takes its own executor state and reference to the cached plan, and the
+ * receiver of its rows holds no state); templates call no user code while
+ * they build a path (output functions return cstring, so are written in C).
  *
  * Privileges: the registration table is read as the extension's owner; the
  * paths function runs as the user whose write fired the trigger, like any
