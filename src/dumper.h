@@ -79,12 +79,15 @@ extern bool dumper_registration_read(Oid relid, DumperRegistration *reg);
 extern Oid	dumper_registered_table(Oid relid, DumperRegistration *reg);
 
 /* regcache.c: per-backend cache of registrations */
+struct _SPI_plan;				/* SPIPlanPtr, without executor/spi.h */
 extern void dumper_regcache_init(void);
 extern void dumper_regcache_gather(Relation rel, HeapTuple tuple,
 								   HeapTuple newtuple);
 extern char *dumper_paths_expr(const DumperRegistration *reg, Oid relid,
 							   const char *rowexpr, bool *read_only);
 extern void dumper_gather_tuptable(void);
+extern void dumper_gather_plan(struct _SPI_plan *plan, Datum *values,
+							   const char *nulls, bool read_only);
 extern bool dumper_same_columns(TupleDesc desc, const AttrNumber *atts,
 								int natts, HeapTuple oldtuple,
 								HeapTuple newtuple);

@@ -24,17 +24,21 @@
  * The lookups are kept SPI plans, one per side, built once per backend from
  * the relcache's foreign key list and compared with the constraint's own
  * equality operators (as RI triggers do), so a user's search_path cannot
- * change them.  Which sides are registered is decided when the entry is
- * built; registering or unregistering a table sends a relcache invalidation
- * for every join table referencing it (registry.c).
+ * change them; their rows go to the set as they come (dumper_gather_plan),
+ * so a SETOF function returning millions of paths is never held whole.
+ * Which sides are registered is decided when the entry is built;
+ * registering or unregistering a table sends a relcache invalidation for
+ * every join table referencing it (registry.c).
  *
  * Memory and invalidation follow regcache.c: entries under
  * CacheMemoryContext, flagged invalid by the relcache callback of the join
- * table or by any pg_proc change, rebuilt at the next use -- but never while
- * a lookup of that entry is running: a paths function may write to the join
- * table whose trigger called it, and the nested trigger then uses the entry
- * as it is (its kept plans revalidate themselves) instead of freeing the
- * plans and sides the outer one is still using.
+ * table or of a referenced table, or by any change to pg_proc, pg_namespace
+ * or pg_operator (the names the lookups' texts use), rebuilt at the next
+ * use -- but never while a lookup of that entry is running: a paths
+ * function may write to the join table whose trigger called it, and the
+ * nested trigger then uses the entry as it is (its kept plans revalidate
+ * themselves) instead of freeing the plans and sides the outer one is still
+ * using.
  *
  *-------------------------------------------------------------------------
  */
@@ -123,7 +127,13 @@ join_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
 	}
 }
 
-/* A function changed: rebuild every entry. */
+/*
+ * A function, a schema or an operator changed: rebuild every entry.  The
+ * lookups' texts name the paths function, the referenced table and the
+ * equality operators by schema, and PostgreSQL's plan cache parses them
+ * again after any change to pg_namespace or pg_operator: a rename there
+ * (ALTER SCHEMA ... RENAME, ALTER OPERATOR ... SET SCHEMA) needs new texts.
+ */
 static void
 join_proc_callback(Datum arg, int cacheid pg_attribute_unused(),
 				   uint32 hashvalue pg_attribute_unused())
@@ -137,6 +147,8 @@ dumper_join_init(void)
 {
 	CacheRegisterRelcacheCallback(join_relcache_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(PROCOID, join_proc_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, join_proc_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(OPEROID, join_proc_callback, (Datum) 0);
 }
 
 /*
@@ -270,7 +282,6 @@ join_gather(JoinEntry *entry, Relation rel, HeapTuple tuple, HeapTuple oldtuple)
 		Datum		values[INDEX_MAX_KEYS];
 		char		nulls[INDEX_MAX_KEYS];
 		bool		isnull = false;
-		int			ret;
 
 		if (oldtuple != NULL && side->read_only &&
 			dumper_same_columns(desc, side->attnums, side->nkeys, oldtuple, tuple))
@@ -282,10 +293,7 @@ join_gather(JoinEntry *entry, Relation rel, HeapTuple tuple, HeapTuple oldtuple)
 		}
 		if (isnull)
 			continue;			/* a NULL reference references nothing */
-		ret = SPI_execute_plan(side->plan, values, nulls, side->read_only, 0);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-		dumper_gather_tuptable();
+		dumper_gather_plan(side->plan, values, nulls, side->read_only);
 	}
 }
 

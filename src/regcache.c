@@ -10,14 +10,17 @@
  * SQL function into it, and the expression is not thrown away at every
  * transaction the way the SQL-function executor's cache is, see
  * MEASUREMENTS.md), evaluated per row with no executor start-up.  A SETOF
- * function keeps an SPI plan "SELECT fn($1)" instead.  When the paths are
- * known to depend on some columns only (templates, or a compiled expression
- * reading the row through its columns), the entry lists them, so that an
- * UPDATE leaving them alone computes its paths once, from the old row.
+ * function keeps an SPI plan "SELECT fn($1)" instead, whose rows go to the
+ * set one at a time as they come (dumper_gather_plan), however many.  When
+ * the paths are known to depend on some columns only (templates, or a
+ * compiled expression reading the row through its columns), the entry lists
+ * them, so that an UPDATE leaving them alone computes its paths once, from
+ * the old row.
  *
  * Invalidation: an entry is marked invalid by a relcache invalidation of its
  * table (dumper_register and dumper_unregister send one, and so does any
- * DDL on the table), every entry by any change to pg_proc, and the entries
+ * DDL on the table), every entry by any change to pg_proc or pg_namespace
+ * (a renamed schema, which the kept plans' texts name), and the entries
  * that use a domain by a change to it (ALTER DOMAIN); it is rebuilt
  * at its next use.  The callbacks only set flags; rebuilding happens outside
  * them.
@@ -25,6 +28,18 @@
  * Memory: entries and plans live under CacheMemoryContext for the life of
  * the backend.  Row work allocates in the caller's (per-tuple) context and
  * in SPI's contexts, freed by SPI_finish.
+ *
+ * Nesting: a paths function may write to a registered table, even its own,
+ * so an entry can be evaluated while an evaluation of it is under way
+ * further up the stack (in_use counts them).  Such an entry is neither
+ * rebuilt nor given new states under the outer evaluation, and every piece
+ * of evaluation state is either private to one evaluation or re-entrant:
+ * the compiled expressions' states, $1 and per-tuple memory serve the
+ * outermost evaluation only, a nested one builds its own (one test of
+ * in_use on the common path); a kept plan is re-entrant (each execution
+ * takes its own executor state and reference to the cached plan, and the
+ * receiver of its rows holds no state); templates call no user code while
+ * they build a path (output functions return cstring, so are written in C).
  *
  * Privileges: the registration table is read as the extension's owner; the
  * paths function runs as the user whose write fired the trigger, like any
@@ -149,7 +164,14 @@ regcache_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
 		entry->valid = false;
 }
 
-/* A function changed: rebuild every entry (cheap, and DDL is rare). */
+/*
+ * A function or a schema changed: rebuild every entry (cheap, and such DDL
+ * is rare).  A SETOF function's kept plan is the text "SELECT
+ * schema.fn($1)", which PostgreSQL's plan cache parses again after any
+ * change to pg_namespace: once the schema is renamed, only a new text
+ * names it (and a compiled expression is planned again as that parse
+ * would, names in an inlined body included).
+ */
 static void
 regcache_proc_callback(Datum arg, int cacheid pg_attribute_unused(),
 					   uint32 hashvalue pg_attribute_unused())
@@ -205,6 +227,7 @@ dumper_regcache_init(void)
 {
 	CacheRegisterRelcacheCallback(regcache_relcache_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(PROCOID, regcache_proc_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, regcache_proc_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(TYPEOID, regcache_type_callback, (Datum) 0);
 }
 
@@ -282,6 +305,91 @@ dumper_gather_tuptable(void)
 		t = DatumGetTextPP(d);
 		dumper_pathset_add(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 	}
+}
+
+/*
+ * The receiver of dumper_gather_plan: adds the first column of each row to
+ * the transaction's set as the row comes out of the executor.  Stateless,
+ * so one serves every call, nested ones included.
+ */
+static bool
+regcache_receive_path(TupleTableSlot *slot, DestReceiver *self pg_attribute_unused())
+{
+	bool		isnull;
+	Datum		d = slot_getattr(slot, 1, &isnull);
+	text	   *t;
+
+	if (isnull)
+		return true;
+	t = DatumGetTextPP(d);
+	dumper_pathset_add(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	if ((Pointer) t != DatumGetPointer(d))
+		pfree(t);				/* detoasted: the query's context lives on */
+	return true;
+}
+
+/* Nothing to set up, finish or free: the receiver holds no state. */
+static void
+regcache_receive_startup(DestReceiver *self pg_attribute_unused(),
+						 int operation pg_attribute_unused(),
+						 TupleDesc typeinfo pg_attribute_unused())
+{
+}
+
+/* As regcache_receive_startup. */
+static void
+regcache_receive_nothing(DestReceiver *self pg_attribute_unused())
+{
+}
+
+/*
+ * mydest is DestNone only because no other tag fits a receiver of an
+ * extension's; SPI then reports SPI_OK_UTILITY for the SELECT.
+ */
+static DestReceiver regcache_path_receiver = {
+	regcache_receive_path,
+	regcache_receive_startup,
+	regcache_receive_nothing,
+	regcache_receive_nothing,
+	DestNone
+};
+
+/*
+ * Run plan, a kept plan of a SELECT whose first column is text, with
+ * parameters values (nulls as for SPI_execute_plan), and add every
+ * non-NULL text it returns to the transaction's set.  The rows are added as
+ * the executor produces them, never gathered in SPI_tuptable: a SETOF paths
+ * function returning millions of paths takes memory for one at a time (its
+ * own work_mem aside) and the set, which dumper.work_mem bounds.  Costs no
+ * more than SPI_execute_plan (no portal, no tuple table).  Must be called
+ * inside SPI.
+ */
+void
+dumper_gather_plan(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only)
+{
+	int			nargs = SPI_getargcount(plan);
+	SPIExecuteOptions options;
+	int			ret;
+
+	memset(&options, 0, sizeof(options));
+	if (nargs > 0)
+	{
+		options.params = makeParamList(nargs);
+		for (int i = 0; i < nargs; i++)
+		{
+			ParamExternData *prm = &options.params->params[i];
+
+			prm->value = values[i];
+			prm->isnull = (nulls[i] == 'n');
+			prm->pflags = PARAM_FLAG_CONST;
+			prm->ptype = SPI_getargtypeid(plan, i);
+		}
+	}
+	options.read_only = read_only;
+	options.dest = &regcache_path_receiver;
+	ret = SPI_execute_plan_extended(plan, &options);
+	if (ret != SPI_OK_UTILITY && ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_plan_extended failed: %s", SPI_result_code_string(ret));
 }
 
 /*
@@ -425,22 +533,25 @@ regcache_build_expr(RegEntry *entry, Oid funcoid, Oid rowtype, TupleDesc regdesc
 }
 
 /*
- * Evaluate entry->exprs on the row value and add the paths they return.
+ * Evaluate states[0..nstates-1], which read their row from params, on the
+ * row value in econtext and add the paths they return; the per-tuple memory
+ * of econtext is reset at the end.
  */
 static void
-regcache_gather_expr(RegEntry *entry, HeapTuple tuple, TupleDesc desc)
+regcache_eval_states(RegEntry *entry, ExprState **states, int nstates,
+					 ExprContext *econtext, ParamListInfo params,
+					 HeapTuple tuple, TupleDesc desc)
 {
-	ExprContext *econtext = entry->econtext;
 	MemoryContext oldcxt;
 	Datum		result;
 	bool		isnull;
 
 	oldcxt = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
-	entry->params->params[0].value = heap_copy_tuple_as_datum(tuple, desc);
-	entry->params->params[0].isnull = false;
-	for (int i = 0; i < entry->nexprs; i++)
+	params->params[0].value = heap_copy_tuple_as_datum(tuple, desc);
+	params->params[0].isnull = false;
+	for (int i = 0; i < nstates; i++)
 	{
-		result = ExecEvalExpr(entry->exprs[i], econtext, &isnull);
+		result = ExecEvalExpr(states[i], econtext, &isnull);
 		if (isnull)
 			continue;
 		if (entry->returns_array)
@@ -454,6 +565,57 @@ regcache_gather_expr(RegEntry *entry, HeapTuple tuple, TupleDesc desc)
 	}
 	MemoryContextSwitchTo(oldcxt);
 	ResetExprContext(econtext);
+}
+
+/*
+ * Evaluate the entry's planned expressions on a row while an evaluation of
+ * the same entry is under way further up the stack (its paths function
+ * wrote to this table): with states, parameter and per-tuple memory of its
+ * own, because the outer evaluation's are in use -- overwriting its $1 or
+ * resetting its memory would give the outer row the nested row's paths and
+ * leave it reading freed memory.  Built and freed per nested row; only
+ * nested writes pay for it.  On error, the memory context, a child of the
+ * caller's, goes with it.
+ */
+static pg_noinline void
+regcache_gather_expr_nested(RegEntry *entry, HeapTuple tuple, TupleDesc desc)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "dumper nested evaluation",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
+	ParamListInfo params = makeParamList(1);
+	ExprContext *econtext = CreateStandaloneExprContext();
+	ExprState **states = palloc(list_length(entry->planned) * sizeof(ExprState *));
+	ListCell   *lc;
+
+	params->params[0].ptype = entry->params->params[0].ptype;
+	params->params[0].pflags = 0;
+	params->params[0].isnull = true;
+	econtext->ecxt_param_list_info = params;
+	foreach(lc, entry->planned)
+		states[foreach_current_index(lc)] =
+			ExecInitExprWithParams((Expr *) lfirst(lc), params);
+	MemoryContextSwitchTo(oldcxt);
+	regcache_eval_states(entry, states, list_length(entry->planned), econtext,
+						 params, tuple, desc);
+	FreeExprContext(econtext, true);
+	MemoryContextDelete(cxt);
+}
+
+/*
+ * Evaluate the entry's compiled expressions on the row value and add the
+ * paths they return.  The cached states serve the outermost evaluation of
+ * the entry only; a nested one (in_use counts this one too) gets its own.
+ */
+static inline void
+regcache_gather_expr(RegEntry *entry, HeapTuple tuple, TupleDesc desc)
+{
+	if (unlikely(entry->in_use > 1))
+		regcache_gather_expr_nested(entry, tuple, desc);
+	else
+		regcache_eval_states(entry, entry->exprs, entry->nexprs,
+							 entry->econtext, entry->params, tuple, desc);
 }
 
 /*
@@ -767,7 +929,6 @@ static void
 regcache_evaluate(RegEntry *entry, Relation rel, HeapTuple tuple)
 {
 	Datum		value;
-	int			ret;
 
 	/* The fast paths: templates and compiled calls need no SPI. */
 	if (entry->ntemplates > 0)
@@ -792,10 +953,7 @@ regcache_evaluate(RegEntry *entry, Relation rel, HeapTuple tuple)
 		else
 			value = heap_copy_tuple_as_datum(execute_attr_map_tuple(tuple, entry->map),
 											 entry->regdesc);
-		ret = SPI_execute_plan(entry->plan, &value, " ", entry->read_only, 0);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-		dumper_gather_tuptable();
+		dumper_gather_plan(entry->plan, &value, " ", entry->read_only);
 		SPI_finish();
 	}
 }
