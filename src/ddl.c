@@ -406,15 +406,8 @@ dumper_sync_table(PG_FUNCTION_ARGS)
 			if (dumper_registration_read(fk->confrelid, &reg) &&
 				ddl_registration_live(fk->confrelid))
 			{
-				if (dumper_join_same_owner(rel))
+				if (dumper_join_check_sides(rel))
 					dumper_install_join(relid, false);
-				else
-					ereport(NOTICE,
-							(errmsg("join table \"%s\" is not covered: a table it references belongs to another role",
-									RelationGetRelationName(rel)),
-							 errhint("Cover it with dumper_register_join('%s') to run that role's paths function in its writes.",
-									 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-																RelationGetRelationName(rel)))));
 				break;
 			}
 		}

@@ -185,8 +185,8 @@ truncate_registered(Relation rel)
 
 /*
  * Gather the paths of every row that the rows of table relid (only its own
- * rows, or also those of its partitions) reference on the registered sides
- * of join table keyrel.  relid is keyrel itself, a partition of it, or a
+ * rows, or also those of its partitions) reference on the sides of join
+ * table keyrel that its join triggers cover (dumper_join_side_covered).  relid is keyrel itself, a partition of it, or a
  * table being attached to it: its key columns are found by the names of
  * keyrel's.  Must be called inside SPI, with a lock on relid that keeps
  * its writers out; rls_hint as for dumper_gather_table.  Shared with
@@ -203,7 +203,9 @@ dumper_gather_join(Relation keyrel, Oid relid, bool only, const char *rls_hint)
 		DumperRegistration reg;
 		StringInfoData query;
 
-		if (!dumper_registration_read(fk->confrelid, &reg))
+		/* The rule (registry.c): no other role's paths function runs here. */
+		if (!dumper_join_side_covered(RelationGetRelid(keyrel), fk->confrelid) ||
+			!dumper_registration_read(fk->confrelid, &reg))
 			continue;
 		truncate_refuse_row_security(relid, rls_hint);
 		truncate_refuse_row_security(fk->confrelid, rls_hint);
