@@ -353,8 +353,53 @@ dumper_sync_registrations_sql(PG_FUNCTION_ARGS pg_attribute_unused())
 }
 
 /*
+ * A new (or altered) table relid without join triggers that is a pure join
+ * table referencing a registered table: install them when the rule covers
+ * one of its sides (dumper_join_check_sides, which names those it does
+ * not).  Read under AccessShareLock, which holds up no writer, released at
+ * once unless the triggers are installed (CREATE TRIGGER's lock).  A
+ * restore's registrations are not live yet: it creates the triggers itself.
+ */
+static void
+ddl_sync_join(Oid relid)
+{
+	Relation	rel;
+	bool		install = false;
+	ListCell   *lc;
+
+	if (OidIsValid(get_trigger_oid(relid, DUMPER_JOIN_TRIGGER, true)))
+		return;
+	rel = table_open(relid, AccessShareLock);
+	if (dumper_is_pure_join_table(rel))
+	{
+		foreach(lc, dumper_fkey_list(rel))
+		{
+			ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
+			DumperRegistration reg;
+
+			if (dumper_registration_read(fk->confrelid, &reg) &&
+				ddl_registration_live(fk->confrelid))
+			{
+				install = dumper_join_check_sides(rel);
+				break;
+			}
+		}
+	}
+	table_close(rel, AccessShareLock);
+	if (install)
+	{
+		LockRelationOid(relid, ShareRowExclusiveLock);
+		dumper_install_join(relid, false);
+	}
+}
+
+/*
  * dumper.sync_table(oid): give a new or altered table the triggers its
- * place in the schema calls for.
+ * place in the schema calls for.  It runs after every CREATE TABLE and
+ * ALTER TABLE, so it locks no table that lacks none of them: a table
+ * dumper does not cover is only read, and a covered one is locked only to
+ * create a missing trigger (dumper_install_truncate_triggers,
+ * ddl_sync_join).
  */
 Datum
 dumper_sync_table(PG_FUNCTION_ARGS)
@@ -362,7 +407,6 @@ dumper_sync_table(PG_FUNCTION_ARGS)
 	Oid			relid = PG_GETARG_OID(0);
 	Oid			regrelid;
 	DumperRegistration reg;
-	Relation	rel;
 	char		relkind = get_rel_relkind(relid);
 
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
@@ -393,26 +437,7 @@ dumper_sync_table(PG_FUNCTION_ARGS)
 		dumper_install_truncate_triggers(relid, DUMPER_JOIN_TRUNCATE_TRIGGER, InvalidOid);
 
 	/* A new pure join table referencing a registered table. */
-	rel = table_open(relid, ShareRowExclusiveLock);
-	if (!OidIsValid(get_trigger_oid(relid, DUMPER_JOIN_TRIGGER, true)) &&
-		dumper_is_pure_join_table(rel))
-	{
-		ListCell   *lc;
-
-		foreach(lc, dumper_fkey_list(rel))
-		{
-			ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
-
-			if (dumper_registration_read(fk->confrelid, &reg) &&
-				ddl_registration_live(fk->confrelid))
-			{
-				if (dumper_join_check_sides(rel))
-					dumper_install_join(relid, false);
-				break;
-			}
-		}
-	}
-	table_close(rel, NoLock);
+	ddl_sync_join(relid);
 	PG_RETURN_VOID();
 }
 

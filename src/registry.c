@@ -40,6 +40,7 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
+#include "storage/lmgr.h"
 #include "nodes/bitmapset.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -238,20 +239,53 @@ registry_drop_trigger(Oid relid, const char *name)
 }
 
 /*
+ * Whether table relid already carries dumper's trigger name.  Read without
+ * a lock: a caller that finds it missing locks the table and looks again
+ * (registry_ensure_trigger) before creating it.
+ */
+static bool
+registry_has_trigger(Oid relid, const char *name)
+{
+	Oid			trigoid = get_trigger_oid(relid, name, true);
+
+	return OidIsValid(trigoid) && registry_trigger_is_ours(trigoid);
+}
+
+/*
  * TRUNCATE trigger name (dumper_truncate of a registered table, or
  * dumper_join_truncate of a join table) on relid and on every partition
  * below it, which statement triggers (unlike row triggers) are not cloned
  * onto; a partitioned table has no rows of its own.  funcoid, when valid,
  * is the paths function the trigger depends on.
+ *
+ * Only a table that lacks the trigger is locked, in CREATE TRIGGER's mode
+ * (ShareRowExclusiveLock, which stops its writers until commit), and looked
+ * at again once locked: the DDL event trigger calls this after every ALTER
+ * TABLE of a covered table, and one that changed nothing dumper cares
+ * about (SET (fillfactor), VALIDATE CONSTRAINT) must not hold up writers
+ * that the command itself lets through.  A partition dropped meanwhile is
+ * skipped.
  */
 void
 dumper_install_truncate_triggers(Oid relid, const char *name, Oid funcoid)
 {
 	ListCell   *lc;
 
-	foreach(lc, find_all_inheritors(relid, ShareRowExclusiveLock, NULL))
-		registry_ensure_trigger(lfirst_oid(lc), name, "truncate_trigger",
+	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+	{
+		Oid			child = lfirst_oid(lc);
+
+		if (registry_has_trigger(child, name))
+			continue;
+		LockRelationOid(child, ShareRowExclusiveLock);
+		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(child)))
+		{
+			UnlockRelationOid(child, ShareRowExclusiveLock);
+			continue;
+		}
+		registry_ensure_trigger(child, name, "truncate_trigger",
 								false, TRIGGER_TYPE_BEFORE, TRIGGER_TYPE_TRUNCATE, funcoid);
+	}
 }
 
 /* The row and TRUNCATE triggers of a registered table. */
@@ -562,7 +596,9 @@ registry_referencing_tables(Oid relid)
  * After relid was registered: cover the pure join tables referencing it
  * that have a side the rule lets them cover (dumper_join_check_sides, which
  * names the sides they may not), and make every join table referencing it
- * rebuild its sides.
+ * rebuild its sides.  A referencing table is only read (AccessShareLock,
+ * released at once) unless it gets its triggers: a table dumper does not
+ * cover must not have its writers held up by a registration.
  */
 static void
 registry_sync_joins(Oid relid)
@@ -572,12 +608,20 @@ registry_sync_joins(Oid relid)
 	foreach(lc, registry_referencing_tables(relid))
 	{
 		Oid			joinid = lfirst_oid(lc);
-		Relation	join = table_open(joinid, ShareRowExclusiveLock);
+		Relation	join = try_relation_open(joinid, AccessShareLock);
+		bool		install;
 
-		if (dumper_is_pure_join_table(join) && dumper_join_check_sides(join))
-			dumper_install_join(joinid, false);
+		if (join == NULL)
+			continue;			/* dropped meanwhile */
+		install = dumper_is_pure_join_table(join) && dumper_join_check_sides(join);
 		CacheInvalidateRelcache(join);
-		table_close(join, NoLock);
+		relation_close(join, AccessShareLock);
+		if (install)
+		{
+			LockRelationOid(joinid, ShareRowExclusiveLock);
+			if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(joinid)))
+				dumper_install_join(joinid, false);
+		}
 	}
 }
 
@@ -620,7 +664,9 @@ dumper_drop_stale_truncate_triggers(void)
 
 /*
  * After relid was unregistered: drop the join triggers of the join tables
- * that no longer cover any registered table (unless registered explicitly).
+ * that no longer cover any registered table (unless registered
+ * explicitly).  A referencing table is only read (AccessShareLock, released
+ * at once); dropping triggers locks the tables that have them.
  */
 static void
 registry_release_joins(Oid relid)
@@ -630,12 +676,14 @@ registry_release_joins(Oid relid)
 	foreach(lc, registry_referencing_tables(relid))
 	{
 		Oid			joinid = lfirst_oid(lc);
-		Relation	join = table_open(joinid, ShareRowExclusiveLock);
+		Relation	join = try_relation_open(joinid, AccessShareLock);
 		bool		serves = false;
 		ListCell   *fc;
 		Oid			argtypes[1] = {OIDOID};
 		Datum		args[1];
 
+		if (join == NULL)
+			continue;			/* dropped meanwhile */
 		foreach(fc, dumper_fkey_list(join))
 		{
 			ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, fc);
@@ -645,23 +693,22 @@ registry_release_joins(Oid relid)
 				serves = true;
 		}
 		CacheInvalidateRelcache(join);
-		if (!serves)
+		relation_close(join, AccessShareLock);
+		if (serves)
+			continue;
+		args[0] = ObjectIdGetDatum(joinid);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		dumper_execute_as_owner("DELETE FROM dumper.join_table"
+								" WHERE tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
+								" AND NOT explicit",
+								1, argtypes, args, NULL, SPI_OK_DELETE);
+		if (SPI_processed > 0)
 		{
-			args[0] = ObjectIdGetDatum(joinid);
-			if (SPI_connect() != SPI_OK_CONNECT)
-				elog(ERROR, "SPI_connect failed");
-			dumper_execute_as_owner("DELETE FROM dumper.join_table"
-							 " WHERE tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
-							 " AND NOT explicit",
-							 1, argtypes, args, NULL, SPI_OK_DELETE);
-			if (SPI_processed > 0)
-			{
-				registry_drop_trigger(joinid, DUMPER_JOIN_TRIGGER);
-				registry_drop_trigger(joinid, DUMPER_JOIN_TRUNCATE_TRIGGER);
-			}
-			SPI_finish();
+			registry_drop_trigger(joinid, DUMPER_JOIN_TRIGGER);
+			registry_drop_trigger(joinid, DUMPER_JOIN_TRUNCATE_TRIGGER);
 		}
-		table_close(join, NoLock);
+		SPI_finish();
 	}
 }
 
