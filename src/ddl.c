@@ -394,6 +394,43 @@ ddl_sync_join(Oid relid)
 }
 
 /*
+ * After an ALTER TABLE of registered table relid (an owner change, say):
+ * the pure join tables of relid's owner that reference it and lack join
+ * triggers get them (ddl_sync_join), as they would have when relid was
+ * registered.  Others' tables are not looked at (the rule would not cover
+ * relid for them), and one that another transaction holds locked is
+ * skipped, as in ddl_check_templates: waiting there could deadlock, and
+ * this lock must hold up nobody.
+ */
+static void
+ddl_sync_referencing_joins(Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, dumper_query_oids("SELECT DISTINCT c.conrelid"
+								  " FROM pg_catalog.pg_constraint AS c,"
+								  "      pg_catalog.pg_class AS j, pg_catalog.pg_class AS r"
+								  " WHERE c.contype OPERATOR(pg_catalog.=) 'f'"
+								  "   AND c.confrelid OPERATOR(pg_catalog.=) $1"
+								  "   AND c.conparentid OPERATOR(pg_catalog.=) 0"
+								  "   AND j.oid OPERATOR(pg_catalog.=) c.conrelid"
+								  "   AND r.oid OPERATOR(pg_catalog.=) $1"
+								  "   AND j.relowner OPERATOR(pg_catalog.=) r.relowner",
+								  relid))
+	{
+		Oid			joinid = lfirst_oid(lc);
+
+		if (joinid == relid ||
+			OidIsValid(get_trigger_oid(joinid, DUMPER_JOIN_TRIGGER, true)) ||
+			!ConditionalLockRelationOid(joinid, AccessShareLock))
+			continue;
+		if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(joinid)))
+			ddl_sync_join(joinid);
+		UnlockRelationOid(joinid, AccessShareLock);
+	}
+}
+
+/*
  * dumper.sync_table(oid): give a new or altered table the triggers its
  * place in the schema calls for.  It runs after every CREATE TABLE and
  * ALTER TABLE, so it locks no table that lacks none of them: a table
@@ -422,7 +459,11 @@ dumper_sync_table(PG_FUNCTION_ARGS)
 	/* A partition (or a parent that got one attached) of a registered table. */
 	regrelid = dumper_registered_table(relid, &reg);
 	if (OidIsValid(regrelid) && ddl_registration_live(regrelid))
+	{
 		dumper_install_truncate_triggers(relid, DUMPER_TRUNCATE_TRIGGER, reg.funcoid);
+		if (regrelid == relid)
+			ddl_sync_referencing_joins(relid);
+	}
 
 	/* A new inheritance child of a registered table (not a partition). */
 	if (relkind == RELKIND_RELATION)

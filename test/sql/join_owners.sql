@@ -194,6 +194,18 @@ SET ROLE dumper_a_owner;
 SELECT dumper_register('a.tag', 'a.tag_paths');
 SET ROLE dumper_b_owner;
 SELECT tgname FROM pg_trigger WHERE tgrelid = 'b.item_tags'::regclass AND tgname LIKE 'dumper%';
+-- a.tag given to b_owner: item_tags now covers it and gets its triggers.
+RESET ROLE;
+ALTER TABLE a.tag OWNER TO dumper_b_owner;
+SELECT tgname FROM pg_trigger WHERE tgrelid = 'b.item_tags'::regclass AND tgname LIKE 'dumper%'
+ORDER BY 1;
+BEGIN;
+INSERT INTO b.item_tags VALUES (1, 1);
+SELECT * FROM dumper_transaction_paths();
+ROLLBACK;
+ALTER TABLE a.tag OWNER TO dumper_a_owner;
+GRANT REFERENCES, SELECT ON a.tag TO dumper_b_owner, dumper_writer;
+SET ROLE dumper_b_owner;
 SELECT dumper_register('b.item', 'b.item_paths');
 RESET ROLE;
 SELECT table_name, join_tables FROM dumper_registrations ORDER BY 1;
