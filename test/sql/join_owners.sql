@@ -250,6 +250,34 @@ SELECT * FROM dumper_transaction_paths();
 ROLLBACK;
 SELECT table_name, join_tables FROM dumper_registrations ORDER BY 1;
 
+-- A partitioned join table: a partition is judged as its root (its owner,
+-- dumper_register_join), whoever owns the partition, for the row trigger,
+-- TRUNCATE and ATTACH PARTITION alike.
+SET ROLE dumper_b_owner;
+CREATE TABLE b.pit (item_id int REFERENCES b.item, tag_id int REFERENCES a.tag,
+                    PRIMARY KEY (item_id, tag_id)) PARTITION BY LIST (tag_id);
+GRANT SELECT, INSERT, TRUNCATE ON b.pit TO dumper_writer;
+RESET ROLE;
+CREATE TABLE b.pit1 PARTITION OF b.pit FOR VALUES IN (1);
+CREATE TABLE b.pit2 (item_id int NOT NULL, tag_id int NOT NULL);
+INSERT INTO b.pit2 VALUES (1, 2);
+BEGIN;
+INSERT INTO b.pit VALUES (1, 1);
+ALTER TABLE b.pit ATTACH PARTITION b.pit2 FOR VALUES IN (2);
+TRUNCATE b.pit;
+SELECT * FROM dumper_transaction_paths();
+ROLLBACK;
+SET ROLE dumper_b_owner;
+SELECT dumper_register_join('b.pit');
+RESET ROLE;
+BEGIN;
+SET LOCAL ROLE dumper_writer;
+INSERT INTO b.pit VALUES (1, 1);
+RESET ROLE;
+TRUNCATE b.pit;
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+
 -- Unregistering b.item leaves item_tags covering nothing: its triggers go.
 SET ROLE dumper_b_owner;
 SELECT dumper_unregister('b.item');
