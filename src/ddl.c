@@ -16,6 +16,14 @@
  * column that no longer exists (dropped or renamed) is refused, with the
  * template named, rather than letting every later write fail.
  *
+ * Locks: dumper.sync_table runs after every CREATE TABLE and ALTER TABLE,
+ * so it must not change PostgreSQL's locking of tables dumper does not
+ * cover: such a table is at most read under AccessShareLock (released at
+ * once), and a covered one is locked in CREATE TRIGGER's mode only to
+ * create a trigger it lacks, after looking without that lock.  ALTER TABLE
+ * commands that let writers go on (SET (fillfactor), VALIDATE CONSTRAINT,
+ * ATTACH PARTITION) still do (isolation test ddl_locks).
+ *
  * dumper.sync_registrations() runs at the end of the same commands and of
  * ALTER FUNCTION, ROUTINE, SCHEMA and EXTENSION: it records a renamed or
  * moved paths function's new schema and name, and after a restore or

@@ -15,6 +15,19 @@
  * with the caller's identity; the registration table itself is written as
  * the extension's owner, since ordinary roles have no privilege on it.
  *
+ * Join tables: which registered tables a join table's triggers gather the
+ * paths of is decided by one rule, dumper_join_side_covered: a
+ * registration never puts its owner's paths function into the writes to
+ * another role's table unless that table's owner asked for it
+ * (dumper_register_join).  Every reader of join sides asks it.
+ *
+ * Locks: a table is locked in CREATE TRIGGER's mode (ShareRowExclusiveLock)
+ * only when it is registered or unregistered, or when a trigger it lacks
+ * is created or one it has dropped; the tables merely looked at (the
+ * tables referencing a registered one) are read under AccessShareLock,
+ * released at once, so that a registration holds up no writer of a table
+ * dumper does not cover.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"

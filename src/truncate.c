@@ -8,8 +8,9 @@
  * table, or on a leaf partition of one, it gathers the paths of every row of
  * that table (a partition's rows are converted to the registered row type by
  * column name).  As trigger "dumper_join_truncate" on a join table, it
- * gathers the paths of every row the join table references on its
- * registered sides.  TRUNCATE ... CASCADE fires the triggers of every table
+ * gathers the paths of every row the join table references on the
+ * registered sides its triggers cover (dumper_join_side_covered, registry.c:
+ * no other role's paths function runs in its writes).  TRUNCATE ... CASCADE fires the triggers of every table
  * it truncates, all before any of them is emptied, so each is covered.
  *
  * The rows are read under a snapshot taken in the trigger, so rows committed
