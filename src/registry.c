@@ -629,12 +629,16 @@ registry_sync_joins(Oid relid)
 		install = dumper_is_pure_join_table(join) && dumper_join_check_sides(join);
 		CacheInvalidateRelcache(join);
 		relation_close(join, AccessShareLock);
-		if (install)
-		{
-			LockRelationOid(joinid, ShareRowExclusiveLock);
-			if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(joinid)))
-				dumper_install_join(joinid, false);
-		}
+		if (!install)
+			continue;
+		/* Locked now: dropped or given a column of its own meanwhile? */
+		LockRelationOid(joinid, ShareRowExclusiveLock);
+		join = try_relation_open(joinid, NoLock);
+		if (join == NULL)
+			continue;
+		if (dumper_is_pure_join_table(join))
+			dumper_install_join(joinid, false);
+		relation_close(join, NoLock);
 	}
 }
 
