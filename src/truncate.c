@@ -10,8 +10,9 @@
  * column name).  As trigger "dumper_join_truncate" on a join table, it
  * gathers the paths of every row the join table references on the
  * registered sides its triggers cover (dumper_join_side_covered, registry.c:
- * no other role's paths function runs in its writes).  TRUNCATE ... CASCADE fires the triggers of every table
- * it truncates, all before any of them is emptied, so each is covered.
+ * no other role's paths function runs in its writes).  TRUNCATE ...
+ * CASCADE fires the triggers of every table it truncates, all before any of
+ * them is emptied, so each is covered.
  *
  * The rows are read under a snapshot taken in the trigger, so rows committed
  * while TRUNCATE waited for its lock are covered too, and as the truncating
@@ -187,9 +188,9 @@ truncate_registered(Relation rel)
 /*
  * Gather the paths of every row that the rows of table relid (only its own
  * rows, or also those of its partitions) reference on the sides of join
- * table keyrel that its join triggers cover (dumper_join_side_covered).  relid is keyrel itself, a partition of it, or a
- * table being attached to it: its key columns are found by the names of
- * keyrel's.  Must be called inside SPI, with a lock on relid that keeps
+ * table keyrel that its join triggers cover (dumper_join_side_covered).
+ * relid is keyrel itself, a partition of it, or a table being attached to
+ * it: its key columns are found by the names of keyrel's.  Must be called inside SPI, with a lock on relid that keeps
  * its writers out; rls_hint as for dumper_gather_table.  Shared with
  * partition.c.
  */
