@@ -1,9 +1,9 @@
 -- Join triggers run the registered tables' paths functions in the writes to
--- the join table.  dumper puts them only on join tables of the same owner:
--- one role's registration never puts its code into the writes to another
--- role's table (which PostgreSQL allows no table owner either), nor fails
--- because of another role's table.  The join table's owner can ask for
--- them with dumper_register_join.
+-- the join table.  A join table runs only those of the registered tables
+-- its owner owns: one role's registration never puts its code into the
+-- writes to another role's table (which PostgreSQL allows no table owner
+-- either), nor fails because of another role's table.  The join table's
+-- owner can ask for the others with dumper_register_join.
 CREATE EXTENSION dumper;
 CREATE ROLE dumper_alice;
 CREATE ROLE dumper_bob;
