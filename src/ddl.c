@@ -16,6 +16,14 @@
  * column that no longer exists (dropped or renamed) is refused, with the
  * template named, rather than letting every later write fail.
  *
+ * Locks: dumper.sync_table runs after every CREATE TABLE and ALTER TABLE,
+ * so it must not change PostgreSQL's locking of tables dumper does not
+ * cover: such a table is at most read under AccessShareLock (released at
+ * once), and a covered one is locked in CREATE TRIGGER's mode only to
+ * create a trigger it lacks, after looking without that lock.  ALTER TABLE
+ * commands that let writers go on (SET (fillfactor), VALIDATE CONSTRAINT,
+ * ATTACH PARTITION) still do (isolation test ddl_locks).
+ *
  * dumper.sync_registrations() runs at the end of the same commands and of
  * ALTER FUNCTION, ROUTINE, SCHEMA and EXTENSION: it records a renamed or
  * moved paths function's new schema and name, and after a restore or
@@ -366,8 +374,90 @@ dumper_sync_registrations_sql(PG_FUNCTION_ARGS pg_attribute_unused())
 }
 
 /*
+ * A new (or altered) table relid without join triggers that is a pure join
+ * table referencing a registered table: install them when the rule covers
+ * one of its sides (dumper_join_check_sides, which names those it does
+ * not).  Read under AccessShareLock, which holds up no writer, released at
+ * once unless the triggers are installed (CREATE TRIGGER's lock).  A
+ * restore's registrations are not live yet: it creates the triggers itself.
+ */
+static void
+ddl_sync_join(Oid relid)
+{
+	Relation	rel;
+	bool		install = false;
+	ListCell   *lc;
+
+	if (OidIsValid(get_trigger_oid(relid, DUMPER_JOIN_TRIGGER, true)))
+		return;
+	rel = table_open(relid, AccessShareLock);
+	if (dumper_is_pure_join_table(rel))
+	{
+		foreach(lc, dumper_fkey_list(rel))
+		{
+			ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
+			DumperRegistration reg;
+
+			if (dumper_registration_read(fk->confrelid, &reg) &&
+				ddl_registration_live(fk->confrelid))
+			{
+				install = dumper_join_check_sides(rel);
+				break;
+			}
+		}
+	}
+	table_close(rel, AccessShareLock);
+	if (install)
+	{
+		LockRelationOid(relid, ShareRowExclusiveLock);
+		dumper_install_join(relid, false);
+	}
+}
+
+/*
+ * After an ALTER TABLE of registered table relid (an owner change, say):
+ * the pure join tables of relid's owner that reference it and lack join
+ * triggers get them (ddl_sync_join), as they would have when relid was
+ * registered.  Others' tables are not looked at (the rule would not cover
+ * relid for them), and one that another transaction holds locked is
+ * skipped, as in ddl_check_templates: waiting there could deadlock, and
+ * this lock must hold up nobody.
+ */
+static void
+ddl_sync_referencing_joins(Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, dumper_query_oids("SELECT DISTINCT c.conrelid"
+								  " FROM pg_catalog.pg_constraint AS c,"
+								  "      pg_catalog.pg_class AS j, pg_catalog.pg_class AS r"
+								  " WHERE c.contype OPERATOR(pg_catalog.=) 'f'"
+								  "   AND c.confrelid OPERATOR(pg_catalog.=) $1"
+								  "   AND c.conparentid OPERATOR(pg_catalog.=) 0"
+								  "   AND j.oid OPERATOR(pg_catalog.=) c.conrelid"
+								  "   AND r.oid OPERATOR(pg_catalog.=) $1"
+								  "   AND j.relowner OPERATOR(pg_catalog.=) r.relowner",
+								  relid))
+	{
+		Oid			joinid = lfirst_oid(lc);
+
+		if (joinid == relid ||
+			OidIsValid(get_trigger_oid(joinid, DUMPER_JOIN_TRIGGER, true)) ||
+			!ConditionalLockRelationOid(joinid, AccessShareLock))
+			continue;
+		if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(joinid)))
+			ddl_sync_join(joinid);
+		UnlockRelationOid(joinid, AccessShareLock);
+	}
+}
+
+/*
  * dumper.sync_table(oid): give a new or altered table the triggers its
- * place in the schema calls for.
+ * place in the schema calls for.  It runs after every CREATE TABLE and
+ * ALTER TABLE, so it locks no table that lacks none of them: a table
+ * dumper does not cover is only read, and a covered one is locked only to
+ * create a missing trigger (dumper_install_truncate_triggers,
+ * ddl_sync_join).
  */
 Datum
 dumper_sync_table(PG_FUNCTION_ARGS)
@@ -375,7 +465,6 @@ dumper_sync_table(PG_FUNCTION_ARGS)
 	Oid			relid = PG_GETARG_OID(0);
 	Oid			regrelid;
 	DumperRegistration reg;
-	Relation	rel;
 	char		relkind = get_rel_relkind(relid);
 
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
@@ -391,7 +480,11 @@ dumper_sync_table(PG_FUNCTION_ARGS)
 	/* A partition (or a parent that got one attached) of a registered table. */
 	regrelid = dumper_registered_table(relid, &reg);
 	if (OidIsValid(regrelid) && ddl_registration_live(regrelid))
+	{
 		dumper_install_truncate_triggers(relid, DUMPER_TRUNCATE_TRIGGER, reg.funcoid);
+		if (regrelid == relid)
+			ddl_sync_referencing_joins(relid);
+	}
 
 	/* A new inheritance child of a registered table (not a partition). */
 	if (relkind == RELKIND_RELATION)
@@ -406,33 +499,7 @@ dumper_sync_table(PG_FUNCTION_ARGS)
 		dumper_install_truncate_triggers(relid, DUMPER_JOIN_TRUNCATE_TRIGGER, InvalidOid);
 
 	/* A new pure join table referencing a registered table. */
-	rel = table_open(relid, ShareRowExclusiveLock);
-	if (!OidIsValid(get_trigger_oid(relid, DUMPER_JOIN_TRIGGER, true)) &&
-		dumper_is_pure_join_table(rel))
-	{
-		ListCell   *lc;
-
-		foreach(lc, dumper_fkey_list(rel))
-		{
-			ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
-
-			if (dumper_registration_read(fk->confrelid, &reg) &&
-				ddl_registration_live(fk->confrelid))
-			{
-				if (dumper_join_same_owner(rel))
-					dumper_install_join(relid, false);
-				else
-					ereport(NOTICE,
-							(errmsg("join table \"%s\" is not covered: a table it references belongs to another role",
-									RelationGetRelationName(rel)),
-							 errhint("Cover it with dumper_register_join('%s') to run that role's paths function in its writes.",
-									 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-																RelationGetRelationName(rel)))));
-				break;
-			}
-		}
-	}
-	table_close(rel, NoLock);
+	ddl_sync_join(relid);
 	PG_RETURN_VOID();
 }
 

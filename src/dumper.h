@@ -115,7 +115,7 @@ extern void dumper_execute_as_owner(const char *sql, int nargs, Oid *argtypes,
 extern Oid	dumper_internal_owner(void);
 extern void dumper_install_truncate_triggers(Oid relid, const char *name, Oid funcoid);
 extern bool dumper_is_pure_join_table(Relation rel);
-extern bool dumper_join_same_owner(Relation rel);
+extern bool dumper_join_check_sides(Relation join);
 extern bool dumper_join_side_covered(Oid joinrelid, Oid confrelid);
 extern List *dumper_query_oids(const char *sql, Oid param);
 extern List *dumper_tuptable_oids(MemoryContext cxt);

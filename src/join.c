@@ -5,7 +5,9 @@
  *
  * dumper.join_trigger() fires AFTER INSERT, UPDATE or DELETE FOR EACH ROW on
  * a join table.  For every foreign key of the join table whose referenced
- * table is registered (a "side"), it looks the referenced row up by key and
+ * table is registered and covered by the rule of dumper_join_side_covered
+ * (registry.c: the same owner, or dumper_register_join by the join table's
+ * owner; a "side"), it looks the referenced row up by key and
  * gathers that row's paths with the side's paths function: the database-side
  * m2m_changed.  A referenced row that no longer exists (a cascade deleted it)
  * yields nothing: its own DELETE already invalidated it.  UPDATE gathers the
@@ -26,9 +28,10 @@
  * equality operators (as RI triggers do), so a user's search_path cannot
  * change them; their rows go to the set as they come (dumper_gather_plan),
  * so a SETOF function returning millions of paths is never held whole.
- * Which sides are registered is decided when the entry is built;
- * registering or unregistering a table sends a relcache invalidation for
- * every join table referencing it (registry.c).
+ * Which sides there are is decided when the entry is built; registering or
+ * unregistering a table sends a relcache invalidation for it and for every
+ * join table referencing it (registry.c), and an owner change one for the
+ * table whose owner changed, which every entry referencing it records.
  *
  * Memory and invalidation follow regcache.c: entries under
  * CacheMemoryContext, flagged invalid by the relcache callback of the join
@@ -45,6 +48,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/partition.h"
 #include "catalog/pg_operator.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -80,6 +84,8 @@ typedef struct JoinEntry
 	int			in_use;			/* lookups under way (nested writes) */
 	int			nsides;
 	JoinSide   *sides;			/* in CacheMemoryContext */
+	int			nrefs;
+	Oid		   *refs;			/* tables whose change rebuilds it: below */
 } JoinEntry;
 
 static HTAB *join_cache = NULL;
@@ -109,19 +115,20 @@ join_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
 	}
 
 	/*
-	 * Every entry when everything is invalidated, and every entry with a
-	 * side on relid: its kept plan names that table and its key columns,
-	 * which a RENAME or SET SCHEMA changes.
+	 * Every entry when everything is invalidated, and every entry that
+	 * records relid (join_build): a side's kept plan names that table and
+	 * its key columns, which a RENAME or SET SCHEMA changes, and whether a
+	 * referenced table is a side at all depends on its owner.
 	 */
 	hash_seq_init(&status, join_cache);
 	while ((entry = hash_seq_search(&status)) != NULL)
 	{
 		if (!OidIsValid(relid))
 			entry->valid = false;
-		else if (entry->built)
+		else
 		{
-			for (int i = 0; i < entry->nsides; i++)
-				if (entry->sides[i].confrelid == relid)
+			for (int i = 0; i < entry->nrefs; i++)
+				if (entry->refs[i] == relid)
 					entry->valid = false;
 		}
 	}
@@ -182,11 +189,20 @@ join_free_sides(JoinEntry *entry)
 		pfree(entry->sides);
 	entry->sides = NULL;
 	entry->nsides = 0;
+	if (entry->refs != NULL)
+		pfree(entry->refs);
+	entry->refs = NULL;
+	entry->nrefs = 0;
 }
 
 /*
  * (Re)build the sides of join table rel: one kept plan per foreign key that
- * references a registered table.  Must be called inside SPI.
+ * references a registered table which the rule lets rel's join triggers
+ * cover (dumper_join_side_covered).  The entry records every table whose
+ * change can change that answer, for join_relcache_callback: each
+ * referenced table, covered or not (its owner, its registration), and the
+ * root of a partitioned join table (its owner, dumper_register_join).
+ * Must be called inside SPI.
  */
 static void
 join_build(JoinEntry *entry, Relation rel)
@@ -203,6 +219,12 @@ join_build(JoinEntry *entry, Relation rel)
 								   Max(1, list_length(fkeys)) * sizeof(JoinSide));
 	/* Kept plans are counted as they come: a failed build frees them next time. */
 	entry->sides = sides;
+	entry->refs = MemoryContextAlloc(CacheMemoryContext,
+									 (list_length(fkeys) + 1) * sizeof(Oid));
+	foreach(lc, fkeys)
+		entry->refs[entry->nrefs++] = lfirst_node(ForeignKeyCacheInfo, lc)->confrelid;
+	if (rel->rd_rel->relispartition)
+		entry->refs[entry->nrefs++] = llast_oid(get_partition_ancestors(RelationGetRelid(rel)));
 
 	foreach(lc, fkeys)
 	{
@@ -213,7 +235,9 @@ join_build(JoinEntry *entry, Relation rel)
 		char	   *expr;
 		SPIPlanPtr	plan;
 
-		if (!dumper_registration_read(fk->confrelid, &reg))
+		/* The rule (registry.c): no other role's paths function runs here. */
+		if (!dumper_join_side_covered(RelationGetRelid(rel), fk->confrelid) ||
+			!dumper_registration_read(fk->confrelid, &reg))
 			continue;
 		side = &sides[nsides];
 		side->confrelid = fk->confrelid;
@@ -353,6 +377,8 @@ dumper_join_trigger(PG_FUNCTION_ARGS)
 		entry->in_use = 0;
 		entry->nsides = 0;
 		entry->sides = NULL;
+		entry->nrefs = 0;
+		entry->refs = NULL;
 		if (++join_created >= JOIN_SWEEP_EVERY)
 		{
 			join_created = 0;

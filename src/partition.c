@@ -22,9 +22,16 @@
  * Nothing is locked or read unless the current role owns the tables the
  * command needs it to own (ATTACH: both; DETACH: the parent; DROP TABLE: the
  * partition): the command would fail on its own, and must not queue behind
- * another session's lock first.  Reading the partition takes SELECT on it,
- * as for TRUNCATE: a DETACH by the parent's owner who may not read a
- * partition owned by another role fails rather than leave its pages stale.
+ * another session's lock first.  Nor is anything locked when the parent
+ * is not covered (not registered, no join trigger), which is checked
+ * before locking: dumper must not change the locking of DDL on tables it
+ * has nothing to do with.  The price is a window between that check and
+ * the command's own lock, in which a registration of the parent that
+ * commits leaves the rows moved by this command uninvalidated; once the
+ * command holds its lock, dumper_register waits for it.  Reading the
+ * partition takes SELECT on it, as for TRUNCATE: a DETACH by the parent's
+ * owner who may not read a partition owned by another role fails rather
+ * than leave its pages stale.
  *
  * Not covered: a partition whose parent is dropped with it (the whole
  * registered table goes, like DROP TABLE of a registered table),
@@ -142,10 +149,26 @@ partition_gather(Oid parentid, Oid partid)
 #define PARTITION_OWN_PART		0x02
 
 /*
+ * Whether partitioned table parentid is one whose partitions' rows dumper
+ * invalidates: registered (or a partition of a registered table), or a
+ * join table carrying dumper's join trigger.  Read without a lock.
+ */
+static bool
+partition_parent_covered(Oid parentid)
+{
+	DumperRegistration reg;
+
+	return OidIsValid(dumper_registered_table(parentid, &reg)) ||
+		OidIsValid(get_trigger_oid(parentid, DUMPER_JOIN_TRIGGER, true));
+}
+
+/*
  * Lock parentid, its default partition when lock_default (as a DETACH
  * does), and then partid, in the modes the command takes, and gather the
  * paths of partid's rows, if the current role owns the tables the command
- * requires it to own (own: PARTITION_OWN_* flags).
+ * requires it to own (own: PARTITION_OWN_* flags) and parentid is covered:
+ * a command on tables dumper does not cover gets no lock from dumper
+ * (partition_gather looks again once they are locked).
  */
 static void
 partition_lock_and_gather(Oid parentid, LOCKMODE parentmode, bool lock_default,
@@ -159,6 +182,8 @@ partition_lock_and_gather(Oid parentid, LOCKMODE parentmode, bool lock_default,
 	if (!OidIsValid(parentid) ||
 		((own & PARTITION_OWN_PART) && !pg_class_ownercheck(partid, GetUserId())) ||
 		((own & PARTITION_OWN_PARENT) && !pg_class_ownercheck(parentid, GetUserId())))
+		return;
+	if (!partition_parent_covered(parentid))
 		return;
 	LockRelationOid(parentid, parentmode);
 	if (lock_default)

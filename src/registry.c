@@ -15,6 +15,19 @@
  * with the caller's identity; the registration table itself is written as
  * the extension's owner, since ordinary roles have no privilege on it.
  *
+ * Join tables: which registered tables a join table's triggers gather the
+ * paths of is decided by one rule, dumper_join_side_covered: a
+ * registration never puts its owner's paths function into the writes to
+ * another role's table unless that table's owner asked for it
+ * (dumper_register_join).  Every reader of join sides asks it.
+ *
+ * Locks: a table is locked in CREATE TRIGGER's mode (ShareRowExclusiveLock)
+ * only when it is registered or unregistered, or when a trigger it lacks
+ * is created or one it has dropped; the tables merely looked at (the
+ * tables referencing a registered one) are read under AccessShareLock,
+ * released at once, so that a registration holds up no writer of a table
+ * dumper does not cover.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -40,6 +53,7 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
+#include "storage/lmgr.h"
 #include "nodes/bitmapset.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -49,6 +63,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/regproc.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "dumper.h"
@@ -212,20 +227,53 @@ registry_drop_trigger(Oid relid, const char *name)
 }
 
 /*
+ * Whether table relid already carries dumper's trigger name.  Read without
+ * a lock: a caller that finds it missing locks the table and looks again
+ * (registry_ensure_trigger) before creating it.
+ */
+static bool
+registry_has_trigger(Oid relid, const char *name)
+{
+	Oid			trigoid = get_trigger_oid(relid, name, true);
+
+	return OidIsValid(trigoid) && registry_trigger_is_ours(trigoid);
+}
+
+/*
  * TRUNCATE trigger name (dumper_truncate of a registered table, or
  * dumper_join_truncate of a join table) on relid and on every partition
  * below it, which statement triggers (unlike row triggers) are not cloned
  * onto; a partitioned table has no rows of its own.  funcoid, when valid,
  * is the paths function the trigger depends on.
+ *
+ * Only a table that lacks the trigger is locked, in CREATE TRIGGER's mode
+ * (ShareRowExclusiveLock, which stops its writers until commit), and looked
+ * at again once locked: the DDL event trigger calls this after every ALTER
+ * TABLE of a covered table, and one that changed nothing dumper cares
+ * about (SET (fillfactor), VALIDATE CONSTRAINT) must not hold up writers
+ * that the command itself lets through.  A partition dropped meanwhile is
+ * skipped.
  */
 void
 dumper_install_truncate_triggers(Oid relid, const char *name, Oid funcoid)
 {
 	ListCell   *lc;
 
-	foreach(lc, find_all_inheritors(relid, ShareRowExclusiveLock, NULL))
-		registry_ensure_trigger(lfirst_oid(lc), name, "truncate_trigger",
+	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+	{
+		Oid			child = lfirst_oid(lc);
+
+		if (registry_has_trigger(child, name))
+			continue;
+		LockRelationOid(child, ShareRowExclusiveLock);
+		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(child)))
+		{
+			UnlockRelationOid(child, ShareRowExclusiveLock);
+			continue;
+		}
+		registry_ensure_trigger(child, name, "truncate_trigger",
 								false, TRIGGER_TYPE_BEFORE, TRIGGER_TYPE_TRUNCATE, funcoid);
+	}
 }
 
 /* The row and TRUNCATE triggers of a registered table. */
@@ -301,64 +349,134 @@ dumper_is_pure_join_table(Relation rel)
 }
 
 /*
- * Whether the join triggers may be put on rel without its owner asking
- * (dumper_register_join): every registered table it references has the
- * same owner.  Those triggers run the registered tables' paths functions in
- * the writes to rel, as whoever writes; PostgreSQL lets no table owner put
- * code into the writes to another role's table, and neither does dumper.
+ * Whether join table relid was registered explicitly, by its owner, with
+ * dumper_register_join: dumper.join_table read as the extension's owner,
+ * with the latest snapshot (as registration.c reads dumper.registration,
+ * and for the same reasons).
  */
-bool
-dumper_join_same_owner(Relation rel)
+static bool
+registry_join_explicit(Oid relid)
 {
-	ListCell   *lc;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+	Oid			save_userid;
+	int			save_sec_context;
+	bool		explicit = false;
+	int			ret;
 
-	foreach(lc, dumper_fkey_list(rel))
+	args[0] = ObjectIdGetDatum(relid);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(dumper_internal_owner(),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	PushActiveSnapshot(GetLatestSnapshot());
+	ret = SPI_execute_with_args("SELECT explicit FROM dumper.join_table"
+								" WHERE tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
+								1, argtypes, args, NULL, true, 1);
+	PopActiveSnapshot();
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	if (SPI_processed == 1)
 	{
-		ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
-		DumperRegistration reg;
-		HeapTuple	tuple;
-		Oid			owner;
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+									  1, &isnull);
 
-		if (!dumper_registration_read(fk->confrelid, &reg))
-			continue;
-		tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(fk->confrelid));
-		if (!HeapTupleIsValid(tuple))
-			continue;
-		owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-		ReleaseSysCache(tuple);
-		if (owner != rel->rd_rel->relowner)
-			return false;
+		explicit = !isnull && DatumGetBool(d);
 	}
-	return true;
+	SPI_finish();
+	return explicit;
+}
+
+/* The owner of relation relid, or InvalidOid when it is gone. */
+static Oid
+registry_rel_owner(Oid relid)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tuple))
+		return InvalidOid;
+	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	return owner;
 }
 
 /*
- * Whether the join triggers of join table joinrelid gather the paths of the
- * rows it references in registered table confrelid, running confrelid's
- * paths function in the writes to joinrelid: only when both tables have the
- * same owner.  Every place that builds a join table's sides asks here.
+ * THE RULE for join tables, the one place it is written: whether the join
+ * triggers of join table joinrelid gather the paths of the rows it
+ * references in table confrelid, running confrelid's paths function in the
+ * writes to joinrelid, as whoever writes.  Only when confrelid is
+ * registered and either joinrelid's owner owns confrelid too, or
+ * joinrelid's owner asked for it (dumper_register_join, recorded as
+ * dumper.join_table.explicit): a registration never puts its owner's code
+ * into the writes to another role's table, as PostgreSQL lets no table
+ * owner do.  A partition of a join table is judged as its root partitioned
+ * table, whose join triggers it carries and whose row in dumper.join_table
+ * says whether it was registered explicitly.
+ *
+ * Users: join_build (join.c, the row triggers' sides), dumper_gather_join
+ * (truncate.c, TRUNCATE and partition.c's ATTACH/DETACH/DROP), the install
+ * and release of pure join tables' triggers (registry_sync_joins,
+ * registry_release_joins, and ddl.c through dumper_join_check_sides), and
+ * the view dumper_registrations (dumper.join_covers).
  */
 bool
 dumper_join_side_covered(Oid joinrelid, Oid confrelid)
 {
 	DumperRegistration reg;
-	HeapTuple	tuple;
 	Oid			joinowner;
-	Oid			confowner;
 
+	if (get_rel_relispartition(joinrelid))
+		joinrelid = llast_oid(get_partition_ancestors(joinrelid));
 	if (!dumper_registration_read(confrelid, &reg))
 		return false;
-	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(joinrelid));
-	if (!HeapTupleIsValid(tuple))
+	joinowner = registry_rel_owner(joinrelid);
+	if (!OidIsValid(joinowner))
 		return false;
-	joinowner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
-	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(confrelid));
-	if (!HeapTupleIsValid(tuple))
-		return false;
-	confowner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
-	return joinowner == confowner;
+	if (joinowner == registry_rel_owner(confrelid))
+		return true;
+	return registry_join_explicit(joinrelid);
+}
+
+/*
+ * Check every registered side of join table join against the rule
+ * (dumper_join_side_covered): a NOTICE names each registered side that its
+ * join triggers do not cover, so the registering role (or the join
+ * table's creator) learns why, in the one wording used everywhere.
+ * Returns whether at least one side is covered, i.e. whether the join
+ * triggers of a pure join table have anything to do.
+ */
+bool
+dumper_join_check_sides(Relation join)
+{
+	Oid			joinrelid = RelationGetRelid(join);
+	bool		any = false;
+	ListCell   *lc;
+
+	foreach(lc, dumper_fkey_list(join))
+	{
+		ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, lc);
+		DumperRegistration reg;
+
+		if (!dumper_registration_read(fk->confrelid, &reg))
+			continue;
+		if (dumper_join_side_covered(joinrelid, fk->confrelid))
+			any = true;
+		else
+			ereport(NOTICE,
+					(errmsg("join table \"%s\" does not cover registered table \"%s\": they belong to different roles",
+							RelationGetRelationName(join), get_rel_name(fk->confrelid)),
+					 errdetail("Its writes do not run the paths function of \"%s\", whose owner does not own \"%s\".",
+							   get_rel_name(fk->confrelid), RelationGetRelationName(join)),
+					 errhint("The owner of \"%s\" can cover it with dumper_register_join('%s'), which runs that paths function in its writes.",
+							 RelationGetRelationName(join),
+							 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(join)),
+														RelationGetRelationName(join)))));
+	}
+	return any;
 }
 
 PG_FUNCTION_INFO_V1(dumper_join_covers);
@@ -467,8 +585,12 @@ registry_referencing_tables(Oid relid)
 }
 
 /*
- * After relid was registered: cover the pure join tables referencing it,
- * and make every join table referencing it rebuild its registered sides.
+ * After relid was registered: cover the pure join tables referencing it
+ * that have a side the rule lets them cover (dumper_join_check_sides, which
+ * names the sides they may not), and make every join table referencing it
+ * rebuild its sides.  A referencing table is only read (AccessShareLock,
+ * released at once) unless it gets its triggers: a table dumper does not
+ * cover must not have its writers held up by a registration.
  */
 static void
 registry_sync_joins(Oid relid)
@@ -478,22 +600,24 @@ registry_sync_joins(Oid relid)
 	foreach(lc, registry_referencing_tables(relid))
 	{
 		Oid			joinid = lfirst_oid(lc);
-		Relation	join = table_open(joinid, ShareRowExclusiveLock);
+		Relation	join = try_relation_open(joinid, AccessShareLock);
+		bool		install;
 
-		if (dumper_is_pure_join_table(join))
-		{
-			if (dumper_join_same_owner(join))
-				dumper_install_join(joinid, false);
-			else
-				ereport(NOTICE,
-						(errmsg("join table \"%s\" is not covered: it belongs to another role",
-								RelationGetRelationName(join)),
-						 errhint("Its owner can cover it with dumper_register_join('%s'), which runs your paths function in its writes.",
-								 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(join)),
-															RelationGetRelationName(join)))));
-		}
+		if (join == NULL)
+			continue;			/* dropped meanwhile */
+		install = dumper_is_pure_join_table(join) && dumper_join_check_sides(join);
 		CacheInvalidateRelcache(join);
-		table_close(join, NoLock);
+		relation_close(join, AccessShareLock);
+		if (!install)
+			continue;
+		/* Locked now: dropped or given a column of its own meanwhile? */
+		LockRelationOid(joinid, ShareRowExclusiveLock);
+		join = try_relation_open(joinid, NoLock);
+		if (join == NULL)
+			continue;
+		if (dumper_is_pure_join_table(join))
+			dumper_install_join(joinid, false);
+		relation_close(join, NoLock);
 	}
 }
 
@@ -536,7 +660,9 @@ dumper_drop_stale_truncate_triggers(void)
 
 /*
  * After relid was unregistered: drop the join triggers of the join tables
- * that no longer serve any registered table (unless registered explicitly).
+ * that no longer cover any registered table (unless registered
+ * explicitly).  A referencing table is only read (AccessShareLock, released
+ * at once); dropping triggers locks the tables that have them.
  */
 static void
 registry_release_joins(Oid relid)
@@ -546,39 +672,39 @@ registry_release_joins(Oid relid)
 	foreach(lc, registry_referencing_tables(relid))
 	{
 		Oid			joinid = lfirst_oid(lc);
-		Relation	join = table_open(joinid, ShareRowExclusiveLock);
+		Relation	join = try_relation_open(joinid, AccessShareLock);
 		bool		serves = false;
 		ListCell   *fc;
 		Oid			argtypes[1] = {OIDOID};
 		Datum		args[1];
 
+		if (join == NULL)
+			continue;			/* dropped meanwhile */
 		foreach(fc, dumper_fkey_list(join))
 		{
 			ForeignKeyCacheInfo *fk = lfirst_node(ForeignKeyCacheInfo, fc);
 
-			DumperRegistration reg;
-
-			if (fk->confrelid != relid && dumper_registration_read(fk->confrelid, &reg))
+			if (fk->confrelid != relid &&
+				dumper_join_side_covered(joinid, fk->confrelid))
 				serves = true;
 		}
 		CacheInvalidateRelcache(join);
-		if (!serves)
+		relation_close(join, AccessShareLock);
+		if (serves)
+			continue;
+		args[0] = ObjectIdGetDatum(joinid);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		dumper_execute_as_owner("DELETE FROM dumper.join_table"
+								" WHERE tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
+								" AND NOT explicit",
+								1, argtypes, args, NULL, SPI_OK_DELETE);
+		if (SPI_processed > 0)
 		{
-			args[0] = ObjectIdGetDatum(joinid);
-			if (SPI_connect() != SPI_OK_CONNECT)
-				elog(ERROR, "SPI_connect failed");
-			dumper_execute_as_owner("DELETE FROM dumper.join_table"
-							 " WHERE tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
-							 " AND NOT explicit",
-							 1, argtypes, args, NULL, SPI_OK_DELETE);
-			if (SPI_processed > 0)
-			{
-				registry_drop_trigger(joinid, DUMPER_JOIN_TRIGGER);
-				registry_drop_trigger(joinid, DUMPER_JOIN_TRUNCATE_TRIGGER);
-			}
-			SPI_finish();
+			registry_drop_trigger(joinid, DUMPER_JOIN_TRIGGER);
+			registry_drop_trigger(joinid, DUMPER_JOIN_TRUNCATE_TRIGGER);
 		}
-		table_close(join, NoLock);
+		SPI_finish();
 	}
 }
 

@@ -8,9 +8,11 @@
  * table, or on a leaf partition of one, it gathers the paths of every row of
  * that table (a partition's rows are converted to the registered row type by
  * column name).  As trigger "dumper_join_truncate" on a join table, it
- * gathers the paths of every row the join table references on its
- * registered sides.  TRUNCATE ... CASCADE fires the triggers of every table
- * it truncates, all before any of them is emptied, so each is covered.
+ * gathers the paths of every row the join table references on the
+ * registered sides its triggers cover (dumper_join_side_covered, registry.c:
+ * no other role's paths function runs in its writes).  TRUNCATE ...
+ * CASCADE fires the triggers of every table it truncates, all before any of
+ * them is emptied, so each is covered.
  *
  * The rows are read under a snapshot taken in the trigger, so rows committed
  * while TRUNCATE waited for its lock are covered too, and as the truncating
@@ -185,10 +187,10 @@ truncate_registered(Relation rel)
 
 /*
  * Gather the paths of every row that the rows of table relid (only its own
- * rows, or also those of its partitions) reference on the registered sides
- * of join table keyrel.  relid is keyrel itself, a partition of it, or a
- * table being attached to it: its key columns are found by the names of
- * keyrel's.  Must be called inside SPI, with a lock on relid that keeps
+ * rows, or also those of its partitions) reference on the sides of join
+ * table keyrel that its join triggers cover (dumper_join_side_covered).
+ * relid is keyrel itself, a partition of it, or a table being attached to
+ * it: its key columns are found by the names of keyrel's.  Must be called inside SPI, with a lock on relid that keeps
  * its writers out; rls_hint as for dumper_gather_table.  Shared with
  * partition.c.
  */
@@ -203,7 +205,9 @@ dumper_gather_join(Relation keyrel, Oid relid, bool only, const char *rls_hint)
 		DumperRegistration reg;
 		StringInfoData query;
 
-		if (!dumper_registration_read(fk->confrelid, &reg))
+		/* The rule (registry.c): no other role's paths function runs here. */
+		if (!dumper_join_side_covered(RelationGetRelid(keyrel), fk->confrelid) ||
+			!dumper_registration_read(fk->confrelid, &reg))
 			continue;
 		truncate_refuse_row_security(relid, rls_hint);
 		truncate_refuse_row_security(fk->confrelid, rls_hint);
