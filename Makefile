@@ -17,6 +17,7 @@ OBJS = \
 	src/truncate.o \
 	src/partition.o \
 	src/ddl.o \
+	src/restore.o \
 	src/pathset.o \
 	src/twophase.o \
 	src/queue.o \
