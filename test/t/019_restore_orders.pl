@@ -1,6 +1,7 @@
-# Restoring a dump in any order a parallel pg_restore can take.
+# Restoring a dump in any order a parallel pg_restore can take, and
+# restoring it as the role that owns the tables.
 #
-# Issue 24, defect 9: the post-data items that matter -- dumper's
+# Part 1 (issue 24, defect 9): the post-data items that matter -- dumper's
 # triggers and the constraints of the tables they sit on -- are restored,
 # with pg_restore -L, in every order that matters (see "Which orders" below),
 # each into a fresh database; then a few real pg_restore -j 2 runs.  Each
@@ -11,6 +12,11 @@
 # constraint's ALTER TABLE came after a registered table's dumper_row and
 # before one of the other triggers failed: dumper's DDL event trigger had
 # installed that trigger already (trigger "..." already exists).
+#
+# Part 2 (issue 24, also found): pg_restore --no-owner run by the ordinary
+# role owning the tables, into a database where a superuser created the
+# extension, cannot bring back registrations or triggers; it must say so at
+# each of those points with dumper's error, naming the object, with a hint.
 use strict;
 use warnings;
 use IPC::Run;
@@ -327,6 +333,47 @@ for my $i (1 .. 5)
 {
 	restore_and_check("parallel$i", "pg_restore -j 2, run $i", '-j', '2');
 }
+
+# ---- part 2: restoring as the role that owns the tables --------------------------------
+$node->safe_psql('postgres', q{
+	CREATE ROLE site LOGIN;
+	CREATE DATABASE site_restored OWNER site;
+});
+$node->safe_psql('site_restored', 'CREATE EXTENSION dumper');
+my ($rc, $err) = run_cmd([ 'pg_restore', @conn, '-U', 'site', '--no-owner', '-d', 'site_restored', $dump ]);
+isnt($rc, 0, 'restore as the owner of the tables: pg_restore fails');
+like($err, qr/permission denied to restore dumper's registrations into table dumper\.registration/,
+	'it fails at the registrations with dumper\'s error, naming the table');
+like($err, qr/permission denied to restore dumper's join tables into table dumper\.join_table/,
+	'and at the join tables');
+like($err, qr/HINT:  Restore as a superuser, or run dumper_register/,
+	'with a hint saying what to do');
+like($err, qr/permission denied to create dumper's trigger "dumper_row" on table "public\.icecream"/,
+	'it fails at the trigger of a registered table, naming it');
+like($err, qr/HINT:  Restore as a superuser, or after the restore run dumper_register\('public\.icecream'/,
+	'with a hint naming the table to register again');
+like($err, qr/permission denied to create dumper's trigger "dumper_join" on table "public\.scoop"/,
+	'it fails at the trigger of a join table, naming it');
+like($err, qr/permission denied to create dumper's trigger "dumper_truncate" on table "public\.event_2025"/,
+	'and at the TRUNCATE trigger of a partition');
+unlike($err, qr/permission denied for schema dumper/,
+	'no point fails with PostgreSQL\'s bare "permission denied for schema dumper"');
+is($node->safe_psql('site_restored', 'SELECT count(*) FROM dumper.registration'), '0',
+	'(nothing was registered)');
+
+# What the hints say works: the owner of the tables registers them again.
+$node->safe_psql('site_restored', q{
+	SELECT dumper_register('icecream', 'icecream_paths');
+	SELECT dumper_register('size', templates => ARRAY['/size/{name}/']);
+	SELECT dumper_register('event', 'event_paths');
+	SELECT dumper_register_join('scoop');
+}, extra_params => [ '-U', 'site' ]);
+is($node->safe_psql('site_restored', $triggers_sql), $source{triggers},
+	'registered again by the owner of the tables: every dumper trigger, once');
+is($node->safe_psql('site_restored', $registrations_sql), $source{registrations},
+	'and the registrations of the source');
+is($node->safe_psql('site_restored', $writes_sql, extra_params => [ '-U', 'site' ]),
+	$source{writes}, 'and its writes gather their paths');
 
 note(sprintf('test ran in %.1f s', time - $started));
 $node->stop;
