@@ -118,9 +118,8 @@ extern bool dumper_partition_ddl_start(Node *parsetree);
 
 /* restore.c: a restore's statements re-creating dumper's objects */
 struct CreateTrigStmt;
-struct CopyStmt;
 extern void dumper_restore_before_create_trigger(struct CreateTrigStmt *stmt);
-extern void dumper_restore_check_copy(struct CopyStmt *stmt);
+extern void dumper_restore_check_statement(Node *parsetree);
 
 /* ddl.c: keeping registrations up to date with the schema */
 extern void dumper_sync_registrations(void);

@@ -33,12 +33,14 @@
  *    CREATE TRIGGER at ddl_command_start, the COPY into dumper's tables from
  *    the ProcessUtility hook (twophase.c; installed with
  *    shared_preload_libraries only, without it PostgreSQL's error stays).
+ *    So does, with PostgreSQL's message, the COMMENT ON EXTENSION that comes
+ *    first in such a restore, where pg_restore --exit-on-error stops.
  *
  * Rules: nothing is dropped unless the current role owns the table and the
  * trigger in place is dumper's own (it executes a function of schema dumper)
  * and not a partition's clone of its parent's; otherwise the statement
- * meets the existing trigger and fails on its own.  Both checks cost a
- * comparison of names for every other CREATE TRIGGER and COPY.
+ * meets the existing trigger and fails on its own.  The checks cost a
+ * comparison of names for every other CREATE TRIGGER, COPY and COMMENT.
  * Errors: 42501, naming the trigger and table or dumper's table, with a
  * detail saying why and a hint saying what to do.
  *
@@ -54,6 +56,7 @@
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_trigger.h"
+#include "commands/extension.h"
 #include "commands/trigger.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
@@ -217,15 +220,14 @@ dumper_restore_before_create_trigger(CreateTrigStmt *stmt)
 }
 
 /*
- * From the ProcessUtility hook, before any statement: a COPY into
- * dumper.registration or dumper.join_table (a restore's data) by a role that
- * may not write there fails with dumper's error, naming the table, rather
- * than PostgreSQL's "permission denied for schema dumper".  Names are
- * compared, not looked up: looking up a table of schema dumper is what
- * fails for such a role.
+ * A COPY into dumper.registration or dumper.join_table (a restore's data)
+ * by a role that may not write there fails with dumper's error, naming the
+ * table, rather than PostgreSQL's "permission denied for schema dumper".
+ * Names are compared, not looked up: looking up a table of schema dumper is
+ * what fails for such a role.
  */
-void
-dumper_restore_check_copy(CopyStmt *stmt)
+static void
+restore_check_copy(CopyStmt *stmt)
 {
 	Oid			dumper_nsp;
 	Oid			relid;
@@ -259,4 +261,44 @@ dumper_restore_check_copy(CopyStmt *stmt)
 			 errhint(registration ?
 					 "Restore as a superuser, or run dumper_register again after the restore for each table the source database registered (its view dumper_registrations lists them)." :
 					 "Restore as a superuser, or run dumper_register again after the restore for each registered table (it finds pure join tables) and dumper_register_join for each join table the source database registered explicitly.")));
+}
+
+/*
+ * COMMENT ON EXTENSION dumper by a role that does not own the extension:
+ * the first statement of a restore run by such a role (pg_dump writes the
+ * extension's comment) and, with pg_restore --exit-on-error or
+ * --single-transaction, its last.  It fails as PostgreSQL would, with a
+ * detail and a hint saying what such a restore cannot bring back.
+ */
+static void
+restore_check_comment(CommentStmt *stmt)
+{
+	Oid			extoid;
+
+	if (stmt->objtype != OBJECT_EXTENSION || !IsA(stmt->object, String) ||
+		strcmp(strVal(stmt->object), "dumper") != 0)
+		return;
+	extoid = get_extension_oid("dumper", true);
+	if (!OidIsValid(extoid) || pg_extension_ownercheck(extoid, GetUserId()))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("must be owner of extension dumper"),
+			 errdetail("Role \"%s\" cannot restore dumper's registrations and triggers either: they belong to the extension's owner (role \"%s\"), and without them the restored tables' writes invalidate nothing.",
+					   GetUserNameFromId(GetUserId(), false),
+					   GetUserNameFromId(dumper_internal_owner(), false)),
+			 errhint("Restore as a superuser, or run dumper_register again after the restore for each table the source database registered (its view dumper_registrations lists them).")));
+}
+
+/*
+ * From the ProcessUtility hook (twophase.c), before a COPY or a COMMENT:
+ * the checks above.
+ */
+void
+dumper_restore_check_statement(Node *parsetree)
+{
+	if (IsA(parsetree, CopyStmt))
+		restore_check_copy((CopyStmt *) parsetree);
+	else if (IsA(parsetree, CommentStmt))
+		restore_check_comment((CommentStmt *) parsetree);
 }

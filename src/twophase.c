@@ -31,8 +31,8 @@
  * Rules: installed only with shared_preload_libraries (without the worker
  * there is nobody to wake); the table is requested and created by shmem.c's
  * hooks, with its segment; the ProcessUtility hook chains to the previous
- * one and adds no work to any statement but a type test, except a COPY,
- * whose target restore.c compares with dumper's tables.
+ * one and adds no work to any statement but a type test, except a COPY or
+ * a COMMENT, whose object restore.c compares with dumper's.
  * Errors: none of its own; the record at PREPARE cannot fail (a full table
  * only loses the hint: COMMIT PREPARED then asks for a whole scan); a
  * failing COMMIT PREPARED or ROLLBACK PREPARED puts the record back, and
@@ -216,11 +216,11 @@ twophase_next(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 }
 
 /*
- * Run the statement; a COPY is first checked by restore.c.  After a
- * PREPARE TRANSACTION, remember its GID for the prepare to come at the end
- * of the statement.  COMMIT PREPARED and ROLLBACK PREPARED take the record
- * *before* running: the statement frees the GID before it returns, and a
- * transaction prepared under the same GID meanwhile must keep its own
+ * Run the statement; a COPY or a COMMENT is first checked by restore.c.
+ * After a PREPARE TRANSACTION, remember its GID for the prepare to come at
+ * the end of the statement.  COMMIT PREPARED and ROLLBACK PREPARED take the
+ * record *before* running: the statement frees the GID before it returns,
+ * and a transaction prepared under the same GID meanwhile must keep its own
  * record.  After a COMMIT PREPARED, wake the worker with the recorded
  * blocks.  If the statement fails, the record goes back (unless the GID was
  * prepared again), and a failed COMMIT PREPARED asks for a whole scan, in
@@ -243,8 +243,8 @@ twophase_process_utility(PlannedStmt *pstmt, const char *queryString,
 	volatile BlockNumber first = InvalidBlockNumber;
 	volatile BlockNumber last = InvalidBlockNumber;
 
-	if (IsA(parsetree, CopyStmt))
-		dumper_restore_check_copy((CopyStmt *) parsetree);
+	if (IsA(parsetree, CopyStmt) || IsA(parsetree, CommentStmt))
+		dumper_restore_check_statement(parsetree);
 	if (IsA(parsetree, TransactionStmt))
 	{
 		TransactionStmt *stmt = (TransactionStmt *) parsetree;

@@ -388,6 +388,18 @@ like($err, qr/permission denied to create dumper's trigger "dumper_truncate" on 
 	'and at the TRUNCATE trigger of a partition');
 unlike($err, qr/permission denied for schema dumper/,
 	'no point fails with PostgreSQL\'s bare "permission denied for schema dumper"');
+like($err, qr/must be owner of extension dumper\nDETAIL:  Role "site" cannot restore dumper's registrations and triggers either.*\nHINT:  Restore as a superuser/,
+	'the extension\'s comment fails with a detail and a hint');
+
+# pg_restore --exit-on-error stops at the first error: the extension's
+# comment, which says why and what to do.
+$node->safe_psql('postgres', 'CREATE DATABASE site_stopped OWNER site');
+$node->safe_psql('site_stopped', 'CREATE EXTENSION dumper');
+($rc, $err) = run_cmd([ 'pg_restore', @conn, '-U', 'site', '--no-owner', '--exit-on-error',
+		'-d', 'site_stopped', $dump ]);
+isnt($rc, 0, 'restore as the owner of the tables with --exit-on-error: pg_restore fails');
+like($err, qr/must be owner of extension dumper\nDETAIL:  Role "site" cannot restore dumper's registrations and triggers either.*\nHINT:  Restore as a superuser, or run dumper_register again/,
+	'it stops at the extension\'s comment, saying what such a restore cannot do and what to do');
 is($node->safe_psql('site_restored', 'SELECT count(*) FROM dumper.registration'), '0',
 	'(nothing was registered)');
 
