@@ -20,7 +20,11 @@
  *    statement re-creates it as the dump says.  The result does not depend
  *    on the order: each restored trigger exists once, the restore's own, and
  *    gets its dependency on the paths function at ddl_command_end
- *    (dumper.sync_trigger), as when nothing was installed before it.
+ *    (dumper.sync_trigger), as when nothing was installed before it.  Nor on
+ *    timing: the look is taken under the lock CREATE TRIGGER takes, so an
+ *    ALTER TABLE of the parent installing the trigger on a partition at the
+ *    same time (pg_restore runs them at once) is either seen committed or
+ *    sees the restore's trigger.
  *
  * 2. privileges.  The triggers execute functions of schema dumper and the
  *    registrations are rows of its tables, which only superusers and the
@@ -60,7 +64,6 @@
 #include "commands/trigger.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
-#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -195,19 +198,19 @@ dumper_restore_before_create_trigger(CreateTrigStmt *stmt)
 	dumper_nsp = get_namespace_oid(DUMPER_SCHEMA, true);
 	if (!OidIsValid(dumper_nsp))
 		return;
-	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
 	if (pg_namespace_aclcheck(dumper_nsp, GetUserId(), ACL_USAGE) != ACLCHECK_OK)
-		restore_refuse_trigger(stmt, relid, func);
-	if (!OidIsValid(relid) ||
-		!OidIsValid(get_trigger_oid(relid, stmt->trigname, true)) ||
-		!pg_class_ownercheck(relid, GetUserId()))
-		return;
+		restore_refuse_trigger(stmt, RangeVarGetRelid(stmt->relation, NoLock, true), func);
 
 	/*
-	 * Dropping the trigger takes this lock anyway; holding it first, look
-	 * again: another session may have changed the trigger meanwhile.
+	 * Look for dumper's trigger holding the lock the statement takes: in a
+	 * parallel restore, another session's ALTER TABLE of the parent table
+	 * may be installing the trigger on this partition; its trigger must be
+	 * seen committed here (and dropped), or this statement's seen there.
 	 */
-	LockRelationOid(relid, AccessExclusiveLock);
+	relid = RangeVarGetRelidExtended(stmt->relation, ShareRowExclusiveLock,
+									 RVR_MISSING_OK, NULL, NULL);
+	if (!OidIsValid(relid) || !pg_class_ownercheck(relid, GetUserId()))
+		return;
 	trigoid = get_trigger_oid(relid, stmt->trigname, true);
 	if (!OidIsValid(trigoid) || !restore_trigger_droppable(trigoid, dumper_nsp))
 		return;

@@ -364,6 +364,50 @@ for my $i (1 .. 5)
 	restore_and_check("parallel$i", "pg_restore -j 2, run $i", '-j', '2');
 }
 
+# ---- concurrently: a partition's trigger and its parent's ALTER TABLE -------------
+# A parallel restore runs the CREATE TRIGGER of a partition's
+# dumper_truncate and an ALTER TABLE of its parent at once (pg_restore
+# orders items on the same table, not on a partition and its parent).
+# Here the ALTER TABLE installs the partition's trigger in a transaction
+# still open when the restore's CREATE TRIGGER starts; once it commits,
+# the CREATE TRIGGER must find dumper's trigger and take its place.
+$node->safe_psql('postgres', 'CREATE DATABASE race');
+$node->safe_psql('race', q{
+	CREATE EXTENSION dumper;
+	CREATE TABLE event (id int NOT NULL, day date NOT NULL) PARTITION BY RANGE (day);
+	CREATE TABLE event_2025 PARTITION OF event
+	    FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+	CREATE FUNCTION event_paths(event) RETURNS text LANGUAGE sql STABLE
+	    AS $$ SELECT '/event/' || $1.id || '/' $$;
+	SELECT dumper_register('event', 'event_paths');
+	-- Where a restore stands: event's triggers restored, not yet the
+	-- partition's.
+	DROP TRIGGER dumper_truncate ON event_2025;
+});
+my $alter = $node->background_psql('race');
+$alter->query_safe('BEGIN');
+$alter->query_safe('ALTER TABLE event ALTER COLUMN id SET STATISTICS 100');
+my $create = $node->background_psql('race', on_error_stop => 0);
+$create->query_until(qr/creating/, q{\echo creating
+CREATE TRIGGER dumper_truncate BEFORE TRUNCATE ON public.event_2025 FOR EACH STATEMENT EXECUTE FUNCTION dumper.truncate_trigger();
+});
+ok( $node->poll_query_until('race', q{
+		SELECT count(*) > 0 FROM pg_locks
+		 WHERE NOT granted AND relation = 'event_2025'::regclass}),
+	'concurrent: the CREATE TRIGGER waits for the ALTER TABLE that installs the trigger');
+$alter->query_safe('COMMIT');
+my (undef, $create_failed) = $create->query('SELECT 1');
+is($create_failed ? $create->{stderr} : '', '',
+	'concurrent: the CREATE TRIGGER succeeds once the ALTER TABLE commits');
+$alter->quit;
+$create->quit;
+is($node->safe_psql('race', q{
+	SELECT count(*) FROM pg_trigger
+	 WHERE tgrelid = 'event_2025'::regclass AND tgname = 'dumper_truncate'}),
+	'1', 'concurrent: the partition has its dumper_truncate once');
+like($node->safe_psql('race', $depends_sql), qr/^event_2025\|dumper_truncate\|event_paths\(event\)$/m,
+	'concurrent: and it depends on the paths function');
+
 # ---- part 2: restoring as the role that owns the tables --------------------------------
 $node->safe_psql('postgres', q{
 	CREATE ROLE site LOGIN;
