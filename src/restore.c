@@ -129,14 +129,14 @@ restore_refuse_trigger(const CreateTrigStmt *stmt, Oid relid, const char *func)
 
 	if (strcmp(stmt->trigname, DUMPER_JOIN_TRIGGER) == 0 ||
 		strcmp(stmt->trigname, DUMPER_JOIN_TRUNCATE_TRIGGER) == 0)
-		hint = psprintf("Restore as a superuser, or after the restore run dumper_register again for the registered tables that %s references (it finds a pure join table), or dumper_register_join('%s') if the source database registered it explicitly.",
-						table, table);
+		hint = psprintf("Restore as a superuser, or after the restore run dumper_register again for the registered tables that %s references (it finds a pure join table), or dumper_register_join(%s) if the source database registered it explicitly.",
+						table, quote_literal_cstr(table));
 	else if (OidIsValid(relid) && get_rel_relispartition(relid))
 		hint = psprintf("Restore as a superuser, or after the restore run dumper_register again for the registered partitioned table that %s is a partition of (its partitions are covered with it).",
 						table);
 	else
-		hint = psprintf("Restore as a superuser, or after the restore run dumper_register('%s') again, with its paths function or path templates.",
-						table);
+		hint = psprintf("Restore as a superuser, or after the restore run dumper_register(%s) again, with its paths function or path templates.",
+						quote_literal_cstr(table));
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("permission denied to create dumper's trigger \"%s\" on table \"%s\"",
