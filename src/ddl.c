@@ -31,7 +31,8 @@
  * tables and of dropped paths functions are removed by the SQL event trigger
  * dumper_sql_drop.)  Before ALTER TABLE and DROP TABLE, it gathers the
  * paths of the rows of a partition being attached, detached or dropped
- * (partition.c).
+ * (partition.c).  Before CREATE TRIGGER, restore.c makes way for a
+ * restore's trigger that dumper installed already.
  *
  * Both run with the privileges of the extension's owner (SECURITY DEFINER
  * wrappers, or the superuser that drops the extension), except the
