@@ -181,9 +181,12 @@ sub restore_and_check
 	my $depends = $node->safe_psql($db, $depends_sql);
 	$reference_depends //= $depends;
 	is($depends, $reference_depends, "$what: the triggers depend on their paths functions");
-	my ($frc, $fout, $ferr) = $node->psql($db, 'DROP FUNCTION icecream_paths(icecream)');
-	like($ferr, qr/cannot drop function icecream_paths\(icecream\) because other objects depend on it/,
-		"$what: DROP FUNCTION of a paths function in use is refused");
+	for my $func ('icecream_paths(icecream)', 'event_paths(event)')
+	{
+		my ($frc, $fout, $ferr) = $node->psql($db, "DROP FUNCTION $func");
+		like($ferr, qr/cannot drop function \Q$func\E because other objects depend on it/,
+			"$what: DROP FUNCTION $func, a paths function in use, is refused");
+	}
 	is($node->safe_psql($db, $writes_sql), $source{writes}, "$what: writes gather their paths");
 	$node->safe_psql('postgres', qq{DROP DATABASE "$db"});
 	return;
@@ -204,8 +207,8 @@ is($reference_depends, $node->safe_psql('source', $depends_sql),
 # installs the dumper triggers T is missing when its registration is live
 # (dumper_row restored on T or its registered ancestor), or when T is a join
 # table that has its dumper_join (restored or installed), or a pure join
-# table (once it has its primary key and a foreign key to a registered
-# table) whose referenced table has its dumper_row.  sync_table(T) installs
+# table (once it has a foreign key and each of its columns is in one or in
+# its primary key) referencing a registered table that has its dumper_row.  sync_table(T) installs
 # triggers on T and its partitions only, and reads no trigger of other
 # tables than T, its ancestors and the tables it references.  So the tables
 # fall into independent groups, and in each group only the order of a few
