@@ -18,6 +18,7 @@ OBJS = \
 	src/truncate.o \
 	src/partition.o \
 	src/ddl.o \
+	src/restore.o \
 	src/pathset.o \
 	src/twophase.o \
 	src/queue.o \

@@ -39,7 +39,8 @@
  * tables and of dropped paths functions are removed by the SQL event trigger
  * dumper_sql_drop.)  Before ALTER TABLE and DROP TABLE, it gathers the
  * paths of the rows of a partition being attached, detached or dropped
- * (partition.c).
+ * (partition.c).  Before CREATE TRIGGER, restore.c makes way for a
+ * restore's trigger that dumper installed already.
  *
  * Both run with the privileges of the extension's owner (SECURITY DEFINER
  * wrappers, or the superuser that drops the extension), except the
@@ -622,7 +623,8 @@ PG_FUNCTION_INFO_V1(dumper_on_ddl_start);
  * dumper.on_ddl_start(): before DROP EXTENSION dumper, drop its triggers;
  * before any other DROP that may take a paths function with it, bring the
  * registrations and the triggers' dependencies up to date, so that a paths
- * function in use is refused there too after a pg_upgrade.
+ * function in use is refused there too after a pg_upgrade.  Before a
+ * CREATE TRIGGER of one of dumper's triggers, make way for it (restore.c).
  */
 Datum
 dumper_on_ddl_start(PG_FUNCTION_ARGS)
@@ -634,6 +636,8 @@ dumper_on_ddl_start(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("dumper.on_ddl_start() was not called by the event trigger manager")));
 	trigdata = (EventTriggerData *) fcinfo->context;
+	if (trigdata->parsetree != NULL && IsA(trigdata->parsetree, CreateTrigStmt))
+		dumper_restore_before_create_trigger((CreateTrigStmt *) trigdata->parsetree);
 	if (ddl_drops_dumper(trigdata->parsetree))
 		ddl_drop_all_triggers();
 	else if (!dumper_partition_ddl_start(trigdata->parsetree))

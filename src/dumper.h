@@ -133,6 +133,11 @@ extern void dumper_gather_join(Relation keyrel, Oid relid, bool only,
 /* partition.c: partitions attached, detached or dropped */
 extern bool dumper_partition_ddl_start(Node *parsetree);
 
+/* restore.c: a restore's statements re-creating dumper's objects */
+struct CreateTrigStmt;
+extern void dumper_restore_before_create_trigger(struct CreateTrigStmt *stmt);
+extern void dumper_restore_check_statement(Node *parsetree);
+
 /* ddl.c: keeping registrations up to date with the schema */
 extern void dumper_sync_registrations(void);
 

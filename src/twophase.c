@@ -31,11 +31,13 @@
  * Rules: installed only with shared_preload_libraries (without the worker
  * there is nobody to wake); the table is requested and created by shmem.c's
  * hooks, with its segment; the ProcessUtility hook chains to the previous
- * one and adds no work to any other statement than a type test.
- * Errors: none of its own; the record at PREPARE cannot fail (a full table
- * only loses the hint: COMMIT PREPARED then asks for a whole scan); a
- * failing COMMIT PREPARED or ROLLBACK PREPARED puts the record back, and
- * the COMMIT PREPARED asks for a whole scan.
+ * one and adds no work to any statement but a type test, except a COPY or
+ * a COMMENT, whose object restore.c compares with dumper's.
+ * Errors: none of its own (restore.c's checks raise theirs); the record at
+ * PREPARE cannot fail (a full table only loses the hint: COMMIT PREPARED
+ * then asks for a whole scan); a failing COMMIT PREPARED or ROLLBACK
+ * PREPARED puts the record back, and the COMMIT PREPARED asks for a whole
+ * scan.
  * Locking: one LWLock protects the table.
  *
  *-------------------------------------------------------------------------
@@ -212,14 +214,15 @@ twophase_next(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 }
 
 /*
- * Run the statement.  After a PREPARE TRANSACTION, remember its GID for the
- * prepare to come at the end of the statement.  COMMIT PREPARED and
- * ROLLBACK PREPARED take the record *before* running: the statement frees
- * the GID before it returns, and a transaction prepared under the same GID
- * meanwhile must keep its own record.  After a COMMIT PREPARED, wake the
- * worker to scan the spill queue, if the transaction queued anything.  If the statement fails, the record goes
- * back (unless the GID was prepared again), and a failed COMMIT PREPARED
- * asks for a whole scan, in case it failed after its commit.
+ * Run the statement; a COPY or a COMMENT is first checked by restore.c.
+ * After a PREPARE TRANSACTION, remember its GID for the prepare to come at
+ * the end of the statement.  COMMIT PREPARED and ROLLBACK PREPARED take the
+ * record *before* running: the statement frees the GID before it returns,
+ * and a transaction prepared under the same GID meanwhile must keep its own
+ * record.  After a COMMIT PREPARED, wake the worker to scan the spill
+ * queue, if the transaction queued anything.  If the statement fails, the
+ * record goes back (unless the GID was prepared again), and a failed COMMIT
+ * PREPARED asks for a whole scan, in case it failed after its commit.
  */
 static void
 twophase_process_utility(PlannedStmt *pstmt, const char *queryString,
@@ -236,6 +239,8 @@ twophase_process_utility(PlannedStmt *pstmt, const char *queryString,
 	volatile bool have = false;
 	volatile bool queued = false;
 
+	if (IsA(parsetree, CopyStmt) || IsA(parsetree, CommentStmt))
+		dumper_restore_check_statement(parsetree);
 	if (IsA(parsetree, TransactionStmt))
 	{
 		TransactionStmt *stmt = (TransactionStmt *) parsetree;
