@@ -5,7 +5,7 @@
 -- the DDL event triggers, delivery, the views -- and none of its code runs.
 -- Each trap raises, naming the role it ran as: on a dumper without the
 -- pinned search_path, DROP FUNCTION ran "=" on names as the superuser.
--- (The worker's start is TAP test 018_hostile_search_path.)
+-- (The worker's start is TAP test 022_hostile_search_path.)
 CREATE EXTENSION dumper;
 TRUNCATE dumper.queue, dumper.spill_queue;
 CREATE ROLE dumper_mallory;
