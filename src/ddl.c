@@ -33,7 +33,8 @@
  * dumper.on_ddl_start() runs at ddl_command_start of DROP EXTENSION: when
  * the extension being dropped is dumper, every trigger dumper installed is
  * dropped first, so that DROP EXTENSION needs no CASCADE and leaves no
- * trigger behind.  Before DROP FUNCTION, ROUTINE, SCHEMA, OWNED and any
+ * trigger behind, and the drop is refused while committed invalidations
+ * wait in the queues (it would discard them).  Before DROP FUNCTION, ROUTINE, SCHEMA, OWNED and any
  * other DROP EXTENSION it syncs the registrations, so that a paths function
  * in use is refused after a pg_upgrade too.  (Registrations of dropped
  * tables and of dropped paths functions are removed by the SQL event trigger
