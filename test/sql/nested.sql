@@ -139,7 +139,7 @@ BEGIN;
 TRUNCATE post_tag;
 SELECT * FROM dumper_transaction_paths() ORDER BY 1;
 ROLLBACK;
-DELETE FROM dumper.queue;
+TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- Clean up; the order of cascade notices is no contract.
 SET client_min_messages = warning;
