@@ -359,23 +359,20 @@ registry_join_explicit(Oid relid)
 {
 	Oid			argtypes[1] = {OIDOID};
 	Datum		args[1];
-	Oid			save_userid;
-	int			save_sec_context;
+	DumperOwnerScope scope;
 	bool		explicit = false;
 	int			ret;
 
 	args[0] = ObjectIdGetDatum(relid);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(dumper_internal_owner(),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	dumper_owner_enter(&scope);
 	PushActiveSnapshot(GetLatestSnapshot());
 	ret = SPI_execute_with_args("SELECT explicit FROM dumper.join_table"
 								" WHERE tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
 								1, argtypes, args, NULL, true, 1);
 	PopActiveSnapshot();
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	dumper_owner_exit(&scope);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
 	if (SPI_processed == 1)
