@@ -63,6 +63,7 @@ extern const char *dumper_pathset_get(int i);
 
 extern Oid	dumper_queue_relid(bool missing_ok);
 extern Oid	dumper_spill_queue_relid(bool missing_ok);
+extern bool dumper_queue_shape_ok(Relation rel);
 extern void dumper_queue_check(Relation rel);
 extern void dumper_queue_write(const char *const *paths, int npaths, bool spill);
 extern BlockNumber dumper_queue_take_blocks(BlockNumber *last, bool *spilled);

@@ -128,13 +128,13 @@ dumper_spill_queue_relid(bool missing_ok)
 }
 
 /*
- * Check that a queue table still has the columns that dumper_queue_write
+ * Whether a queue table still has the columns that dumper_queue_write
  * forms and deliver.c reads by position: (xid xid8, enqueued_at timestamptz,
  * paths text[]), then only dropped columns.  A superuser may have altered
  * the table; the direct heap access must not misread it.
  */
-void
-dumper_queue_check(Relation rel)
+bool
+dumper_queue_shape_ok(Relation rel)
 {
 	static const Oid types[Natts_queue] = {XID8OID, TIMESTAMPTZOID, TEXTARRAYOID};
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -149,7 +149,14 @@ dumper_queue_check(Relation rel)
 		else
 			ok = att->attisdropped;
 	}
-	if (!ok)
+	return ok;
+}
+
+/* Refuse a queue table whose columns are not dumper_queue_shape_ok's. */
+void
+dumper_queue_check(Relation rel)
+{
+	if (!dumper_queue_shape_ok(rel))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("dumper's queue table \"%s.%s\" has been altered",

@@ -19,6 +19,11 @@
  * rotation for as long as it stays idle.  The rows are copied into the
  * function's result before the lock goes.
  *
+ * A queue table someone altered (writers and deliverers refuse it, and
+ * the worker's last_error says so) is still counted, but its rows are not
+ * read by position: dumper_pending shows none of them, and
+ * oldest_pending_age ignores them, so monitoring keeps working.
+ *
  * Snapshot: the lock is taken during execution, after the statement's
  * snapshot, which a rotation committed meanwhile (a TRUNCATE, and the rows
  * it kept inserted again) would leave seeing an empty queue.  At READ
@@ -61,21 +66,17 @@ dumper_may_read_all(void)
 /*
  * Open dumper.queue (which 0) or dumper.spill_queue (which 1) for a view's
  * read, or NULL when the extension is gone.  The caller scans it under the
- * active snapshot and closes it with views_close_queue, which releases the
- * lock at once.
+ * snapshot of views_open_queues and closes it with views_close_queue, which
+ * releases the lock at once.
  */
 static Relation
 views_open_queue(int which)
 {
 	Oid			relid = (which == 0) ? dumper_queue_relid(true) : dumper_spill_queue_relid(true);
-	Relation	rel;
 
 	if (!OidIsValid(relid))
 		return NULL;
-	rel = try_relation_open(relid, AccessShareLock);
-	if (rel != NULL)
-		dumper_queue_check(rel);
-	return rel;
+	return try_relation_open(relid, AccessShareLock);
 }
 
 /* Close the queue and release its lock now (see the header). */
@@ -169,7 +170,7 @@ dumper_pending_paths(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	views_open_queues(rels, &snapshot);
 	for (int which = 0; which < 2; which++)
-		if (rels[which] != NULL)
+		if (rels[which] != NULL && dumper_queue_shape_ok(rels[which]))
 			views_put_paths(rsinfo, rels[which], snapshot, may_read);
 	views_close_queues(rels, snapshot);
 	return (Datum) 0;
@@ -202,18 +203,22 @@ dumper_pending_summary(PG_FUNCTION_ARGS)
 		Relation	rel = rels[which];
 		TableScanDesc scan;
 		HeapTuple	tuple;
+		bool		shape_ok;
 
 		if (rel == NULL)
 			continue;
+		shape_ok = dumper_queue_shape_ok(rel);
 		scan = table_beginscan(rel, snapshot, 0, NULL);
 		while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 		{
-			bool		isnull;
-			TimestampTz at = DatumGetTimestampTz(heap_getattr(tuple, Anum_queue_enqueued_at,
-															  RelationGetDescr(rel), &isnull));
+			bool		isnull = true;
+			TimestampTz at = 0;
 
 			CHECK_FOR_INTERRUPTS();
 			rows++;
+			if (shape_ok)
+				at = DatumGetTimestampTz(heap_getattr(tuple, Anum_queue_enqueued_at,
+													  RelationGetDescr(rel), &isnull));
 			if (!isnull && (nulls[1] || at < oldest))
 			{
 				oldest = at;

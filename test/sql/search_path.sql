@@ -129,6 +129,10 @@ SELECT dumper_deliver() >= 0 AS delivered;
 SELECT pg_catalog.count(*) AS pending FROM dumper_pending;
 SELECT connection IS NOT NULL AS has_connection, pending_rows OPERATOR(pg_catalog.=) 0 AS drained
   FROM dumper_stats;
+
+-- Unregistering, and registering the join table's other side again.
+SELECT dumper_unregister('mallory.tag');
+SELECT dumper_register('mallory.tag', templates => ARRAY['/tag/{name}/']);
 RESET ROLE;
 
 -- The registrations survived the renames, and nothing ran as anyone else.
