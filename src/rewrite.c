@@ -166,9 +166,14 @@ rewrite_before(AlterTableStmt *stmt)
 {
 	Oid			relid;
 	List	   *relids;
+	Oid			extoid;
 
-	if (!dumper_enabled || !rewrite_changes_type(stmt) ||
-		!OidIsValid(get_extension_oid("dumper", true)))
+	if (!dumper_enabled || !rewrite_changes_type(stmt))
+		return NIL;
+	/* No registration without the extension, nor in its own script. */
+	extoid = get_extension_oid("dumper", true);
+	if (!OidIsValid(extoid) ||
+		(creating_extension && CurrentExtensionObject == extoid))
 		return NIL;
 	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
 	if (!OidIsValid(relid) || !pg_class_ownercheck(relid, GetUserId()))
