@@ -17,22 +17,26 @@
  * invalidates nothing.
  *
  * Which tables: the table named and, unless ONLY, every table inheriting
- * from it, as the command itself recurses; those covered by a registration
- * are read, each through its own rows (ONLY), as rows of its registered
- * table.  Join tables are not read: their join triggers read key columns,
- * whose values a type change keeps (their foreign keys must still hold).
+ * from it, as the command itself recurses; for ALTER TYPE ... ALTER
+ * ATTRIBUTE ... TYPE ... CASCADE of a composite type (the same statement
+ * node), the typed tables of the type and those inheriting from them.
+ * Those covered by a registration are read, each through its own rows
+ * (ONLY), as rows of its registered table.  Join tables are not read:
+ * their join triggers read key columns, whose values a type change keeps
+ * (their foreign keys must still hold).
  *
  * Locks: the rows are read after taking the locks the command is about to
- * take, in its order (the named table, then find_all_inheritors' order),
+ * take, in its order (the named table, then find_all_inheritors' order, or
+ * the typed tables in the order of a scan of pg_class, as the command),
  * in the mode it takes (AccessExclusiveLock, what ALTER COLUMN TYPE takes
  * whatever the other subcommands are), so no writer can add a row between
  * the read and the rewrite; after the command, the same locks are still
  * held.  Nothing is locked or read unless the current role owns the table
- * named (the command checks that before it locks anything: dumper must not
- * make a role that would fail queue a strong lock behind another session's
- * transaction), nor unless a registration covers one of the tables, which
- * is checked before locking: ALTER TABLE of a table dumper does not cover
- * gets no lock from it.  The price, as in partition.c, is a window between
+ * (or type) named (the command checks that before it locks anything:
+ * dumper must not make a role that would fail queue a strong lock behind
+ * another session's transaction), nor unless a registration covers one
+ * of the tables, which is checked before locking: ALTER TABLE of a table
+ * dumper does not cover gets no lock from it.  The price, as in partition.c, is a window between
  * that check and the command's lock in which a registration that commits
  * leaves this rewrite uninvalidated.
  *
@@ -43,13 +47,17 @@
  *
  * Not covered (README.md, Limits): other commands that change what paths a
  * row gives without writing it, such as ALTER TYPE ... RENAME VALUE of an
- * enum, or ADD COLUMN with a volatile DEFAULT (a new column, which no
- * existing template can name).
+ * enum; ADD COLUMN with a volatile DEFAULT needs nothing (it fills a new
+ * column, which no existing template can name).
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
@@ -60,6 +68,7 @@
 #include "storage/lmgr.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 
 #include "dumper.h"
@@ -67,22 +76,69 @@
 #define REWRITE_RLS_HINT \
 	"Run the command as a role with BYPASSRLS, or turn FORCE ROW LEVEL SECURITY off for it."
 
-/* Whether an ALTER TABLE changes the type of a column, rewriting it. */
+/*
+ * Whether an ALTER TABLE changes the type of a column, rewriting it, or an
+ * ALTER TYPE ... ALTER ATTRIBUTE ... TYPE ... CASCADE changes the type of
+ * an attribute of a composite type, rewriting its typed tables (without
+ * CASCADE, it fails on a type with typed tables).
+ */
 static bool
 rewrite_changes_type(AlterTableStmt *stmt)
 {
 	ListCell   *lc;
 
-	if (stmt->objtype != OBJECT_TABLE)
+	if (stmt->objtype != OBJECT_TABLE && stmt->objtype != OBJECT_TYPE)
 		return false;			/* a foreign table's rows are elsewhere */
 	foreach(lc, stmt->cmds)
 	{
 		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
 
-		if (cmd->subtype == AT_AlterColumnType)
+		if (cmd->subtype == AT_AlterColumnType &&
+			(stmt->objtype == OBJECT_TABLE || cmd->behavior == DROP_CASCADE))
 			return true;
 	}
 	return false;
+}
+
+/*
+ * The tables the command rewrites, locked in lockmode (NoLock: not locked)
+ * in the order the command locks them, relid itself (locked by the caller)
+ * first.  A table: relid and, unless ONLY, every table inheriting from it
+ * (find_all_inheritors, as ATPrepAlterColumnType).  A composite type: each
+ * typed table of its row type, in the order of a scan of pg_class (as
+ * find_typed_table_dependencies), each followed by the tables inheriting
+ * from it (ATTypedTableRecursion recurses).
+ */
+static List *
+rewrite_tables(AlterTableStmt *stmt, Oid relid, LOCKMODE lockmode)
+{
+	ScanKeyData key;
+	Relation	classrel;
+	TableScanDesc scan;
+	HeapTuple	tuple;
+	List	   *typed = NIL;
+	List	   *result = list_make1_oid(relid);
+	ListCell   *lc;
+
+	if (get_rel_relkind(relid) != RELKIND_COMPOSITE_TYPE)
+		return stmt->relation->inh ? find_all_inheritors(relid, lockmode, NULL)
+			: result;
+	ScanKeyInit(&key, Anum_pg_class_reloftype, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(get_rel_type_id(relid)));
+	classrel = table_open(RelationRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(classrel, 1, &key);
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+		typed = lappend_oid(typed, ((Form_pg_class) GETSTRUCT(tuple))->oid);
+	table_endscan(scan);
+	table_close(classrel, AccessShareLock);
+	foreach(lc, typed)
+	{
+		if (lockmode != NoLock)
+			LockRelationOid(lfirst_oid(lc), lockmode);
+		result = list_concat(result,
+							 find_all_inheritors(lfirst_oid(lc), lockmode, NULL));
+	}
+	return result;
 }
 
 /*
@@ -178,8 +234,7 @@ rewrite_before(AlterTableStmt *stmt)
 	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
 	if (!OidIsValid(relid) || !pg_class_ownercheck(relid, GetUserId()))
 		return NIL;				/* the command says why, without our lock */
-	relids = stmt->relation->inh ? find_all_inheritors(relid, NoLock, NULL)
-		: list_make1_oid(relid);
+	relids = rewrite_tables(stmt, relid, NoLock);
 	if (rewrite_covered(relids) == NIL)
 		return NIL;
 
@@ -187,9 +242,7 @@ rewrite_before(AlterTableStmt *stmt)
 	LockRelationOid(relid, AccessExclusiveLock);
 	if (get_rel_relkind(relid) == '\0')
 		return NIL;				/* dropped while we waited: it will say so */
-	relids = stmt->relation->inh ? find_all_inheritors(relid, AccessExclusiveLock, NULL)
-		: list_make1_oid(relid);
-	relids = rewrite_covered(relids);
+	relids = rewrite_covered(rewrite_tables(stmt, relid, AccessExclusiveLock));
 	rewrite_gather(relids);
 	return relids;
 }

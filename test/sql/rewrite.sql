@@ -47,6 +47,20 @@ BEGIN;
 ALTER TABLE event ALTER COLUMN slug TYPE varchar(20) USING slug || '-x';
 SELECT * FROM dumper_transaction_paths() ORDER BY 1;
 ROLLBACK;
+-- A typed table: ALTER TYPE ... ALTER ATTRIBUTE ... TYPE ... CASCADE
+-- rewrites it (numeric(5,1) rounds).
+CREATE TYPE offer_t AS (id int, price numeric(5,2));
+CREATE TABLE offer OF offer_t;
+SELECT dumper_register('offer', templates => ARRAY['/offer/{price}/']);
+INSERT INTO offer VALUES (1, 3.25);
+TRUNCATE dumper.queue, dumper.spill_queue;
+BEGIN;
+ALTER TYPE offer_t ALTER ATTRIBUTE price TYPE numeric(5,1) CASCADE;
+SELECT * FROM dumper_transaction_paths() ORDER BY 1;
+ROLLBACK;
+SELECT dumper_unregister('offer');
+DROP TABLE offer;
+DROP TYPE offer_t;
 -- A registered table inheriting from an unregistered one: the command
 -- recurses to it, and so do its paths.
 CREATE TABLE base (id int, code int NOT NULL);
