@@ -234,6 +234,10 @@ rewrite_before(AlterTableStmt *stmt)
 	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
 	if (!OidIsValid(relid) || !pg_class_ownercheck(relid, GetUserId()))
 		return NIL;				/* the command says why, without our lock */
+	/* ALTER TABLE of a composite type, ALTER TYPE of a table: refused. */
+	if ((get_rel_relkind(relid) == RELKIND_COMPOSITE_TYPE) !=
+		(stmt->objtype == OBJECT_TYPE))
+		return NIL;
 	relids = rewrite_tables(stmt, relid, NoLock);
 	if (rewrite_covered(relids) == NIL)
 		return NIL;
