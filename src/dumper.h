@@ -18,8 +18,8 @@
 
 #include "access/htup.h"
 #include "storage/block.h"
-#include "utils/array.h"
 #include "tcop/utility.h"
+#include "utils/array.h"
 #include "utils/relcache.h"
 
 /* Schema holding dumper's internal state (queue, registrations, trigger). */

@@ -33,13 +33,13 @@
  * hooks, with its segment; the ProcessUtility hook chains to the previous
  * one and adds no work to any statement but a type test, except a COPY or
  * a COMMENT, whose object restore.c compares with dumper's, and an ALTER
- * TABLE, which rewrite.c reads (its rows' paths, when it changes a column's
- * type).
- * Errors: none of its own (restore.c's and rewrite.c's raise theirs); the record at
- * PREPARE cannot fail (a full table only loses the hint: COMMIT PREPARED
- * then asks for a whole scan); a failing COMMIT PREPARED or ROLLBACK
- * PREPARED puts the record back, and the COMMIT PREPARED asks for a whole
- * scan.
+ * TABLE or ALTER TYPE, which rewrite.c reads (its rows' paths, when it
+ * changes a column's type).
+ * Errors: none of its own (restore.c's and rewrite.c's raise theirs); the
+ * record at PREPARE cannot fail (a full table only loses the hint: COMMIT
+ * PREPARED then asks for a whole scan); a failing COMMIT PREPARED or
+ * ROLLBACK PREPARED puts the record back, and the COMMIT PREPARED asks for
+ * a whole scan.
  * Locking: one LWLock protects the table.
  *
  *-------------------------------------------------------------------------
