@@ -19,6 +19,7 @@ OBJS = \
 	src/partition.o \
 	src/ddl.o \
 	src/restore.o \
+	src/rewrite.o \
 	src/pathset.o \
 	src/twophase.o \
 	src/queue.o \

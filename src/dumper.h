@@ -18,6 +18,7 @@
 
 #include "access/htup.h"
 #include "storage/block.h"
+#include "tcop/utility.h"
 #include "utils/array.h"
 #include "utils/relcache.h"
 
@@ -133,6 +134,13 @@ extern void dumper_gather_join(Relation keyrel, Oid relid, bool only,
 
 /* partition.c: partitions attached, detached or dropped */
 extern bool dumper_partition_ddl_start(Node *parsetree);
+
+/* rewrite.c: ALTER TABLE ... ALTER COLUMN ... TYPE of a covered table */
+extern void dumper_rewrite_utility(PlannedStmt *pstmt, const char *queryString,
+								   bool readOnlyTree, ProcessUtilityContext context,
+								   ParamListInfo params, QueryEnvironment *queryEnv,
+								   DestReceiver *dest, QueryCompletion *qc,
+								   ProcessUtility_hook_type next);
 
 /* restore.c: a restore's statements re-creating dumper's objects */
 struct CreateTrigStmt;

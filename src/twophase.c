@@ -32,12 +32,14 @@
  * there is nobody to wake); the table is requested and created by shmem.c's
  * hooks, with its segment; the ProcessUtility hook chains to the previous
  * one and adds no work to any statement but a type test, except a COPY or
- * a COMMENT, whose object restore.c compares with dumper's.
- * Errors: none of its own (restore.c's checks raise theirs); the record at
- * PREPARE cannot fail (a full table only loses the hint: COMMIT PREPARED
- * then asks for a whole scan); a failing COMMIT PREPARED or ROLLBACK
- * PREPARED puts the record back, and the COMMIT PREPARED asks for a whole
- * scan.
+ * a COMMENT, whose object restore.c compares with dumper's, and an ALTER
+ * TABLE or ALTER TYPE, which rewrite.c reads (its rows' paths, when it
+ * changes a column's type).
+ * Errors: none of its own (restore.c's and rewrite.c's raise theirs); the
+ * record at PREPARE cannot fail (a full table only loses the hint: COMMIT
+ * PREPARED then asks for a whole scan); a failing COMMIT PREPARED or
+ * ROLLBACK PREPARED puts the record back, and the COMMIT PREPARED asks for
+ * a whole scan.
  * Locking: one LWLock protects the table.
  *
  *-------------------------------------------------------------------------
@@ -256,8 +258,9 @@ twophase_process_utility(PlannedStmt *pstmt, const char *queryString,
 
 	if (kind == TRANS_STMT_BEGIN)
 	{
-		twophase_next(pstmt, queryString, readOnlyTree, context, params,
-					  queryEnv, dest, qc);
+		/* rewrite.c: an ALTER TABLE rewriting a covered table's rows */
+		dumper_rewrite_utility(pstmt, queryString, readOnlyTree, context,
+							   params, queryEnv, dest, qc, twophase_next);
 		return;
 	}
 
