@@ -56,7 +56,7 @@ sub peak_growth
 	});
 }
 
-$node->safe_psql('postgres', 'DELETE FROM dumper.queue');
+$node->safe_psql('postgres', 'TRUNCATE dumper.queue, dumper.spill_queue');
 my ($before, $after) = split / /, peak_growth("INSERT INTO big VALUES (2, $npaths)");
 my $growth = $after - $before;
 diag("row trigger: VmHWM $before kB before, $after kB after, growth $growth kB");
@@ -65,7 +65,7 @@ cmp_ok($growth, '<', $bound_kb,
 is($node->safe_psql('postgres', q{SELECT count(*) FROM dumper_pending WHERE path LIKE '/big/2/%'}),
 	$npaths, "all $npaths paths are queued");
 
-$node->safe_psql('postgres', 'DELETE FROM dumper.queue');
+$node->safe_psql('postgres', 'TRUNCATE dumper.queue, dumper.spill_queue');
 ($before, $after) = split / /, peak_growth("INSERT INTO big_tag VALUES (2, 1)");
 $growth = $after - $before;
 diag("join lookup: VmHWM $before kB before, $after kB after, growth $growth kB");
