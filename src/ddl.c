@@ -474,10 +474,11 @@ dumper_sync_table(PG_FUNCTION_ARGS)
 
 	/*
 	 * A partition detached from a registered table is covered no more
-	 * (DETACH is an ALTER TABLE of the partitioned table).
+	 * (DETACH is an ALTER TABLE of the partitioned table): its
+	 * dumper_truncate goes, and nothing else (partition.c).
 	 */
 	if (relkind == RELKIND_PARTITIONED_TABLE)
-		dumper_drop_stale_truncate_triggers();
+		dumper_partition_ddl_end();
 
 	/* A partition (or a parent that got one attached) of a registered table. */
 	regrelid = dumper_registered_table(relid, &reg);
