@@ -147,9 +147,11 @@ extern void dumper_rewrite_utility(PlannedStmt *pstmt, const char *queryString,
 struct CreateTrigStmt;
 extern void dumper_restore_before_create_trigger(struct CreateTrigStmt *stmt);
 extern void dumper_restore_check_statement(Node *parsetree);
+extern void dumper_restore_after_statement(Node *parsetree);
 
 /* ddl.c: keeping registrations up to date with the schema */
 extern void dumper_sync_registrations(void);
+extern void dumper_sync_restored_registrations(void);
 
 /* shmem.c: waking the background worker (a no-op without it) */
 extern void dumper_wake_worker(BlockNumber first, BlockNumber last, bool spill);
