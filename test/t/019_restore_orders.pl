@@ -11,7 +11,9 @@
 # and writes gathering their paths.  Before the fix, the orders in which a
 # constraint's ALTER TABLE came after a registered table's dumper_row and
 # before one of the other triggers failed: dumper's DDL event trigger had
-# installed that trigger already (trigger "..." already exists).
+# installed that trigger already (trigger "..." already exists).  Then
+# restores with the data of dumper's own tables after every post-data
+# item (see "dumper's own data after the post-data items").
 #
 # Part 2 (issue 24, also found): pg_restore --no-owner run by the ordinary
 # role owning the tables, into a database where a superuser created the
