@@ -4,7 +4,8 @@
 -- them and show paths, the last error and registrations only to roles that
 -- may see them; a join table's sides follow the ownership rule; CREATE
 -- TRIGGER at ddl_command_start (a restored trigger replaces the one dumper
--- made).
+-- made); a row loaded into dumper.join_table for a table that has one
+-- merges with it (a restore may load them after dumper made that row).
 
 \echo Use "ALTER EXTENSION dumper UPDATE TO '1.1'" to load this file. \quit
 
@@ -86,3 +87,29 @@ CREATE EVENT TRIGGER dumper_ddl_start ON ddl_command_start
     WHEN TAG IN ('DROP EXTENSION', 'DROP FUNCTION', 'DROP ROUTINE', 'DROP SCHEMA',
                  'DROP OWNED', 'ALTER TABLE', 'DROP TABLE', 'CREATE TRIGGER')
     EXECUTE FUNCTION dumper.on_ddl_start();
+
+-- A row loaded into dumper.join_table for a table that has one already
+-- merges with it (explicit when either is) rather than failing on the
+-- unique index: a parallel pg_restore may load this table's rows after a
+-- constraint's ALTER TABLE made dumper.sync_table cover a pure join table,
+-- and the COPY must not fail and lose the other rows (an explicit join
+-- table's among them).  It runs as whoever inserts (only the extension's
+-- owner and superusers may), and updates only the row of the table being
+-- inserted; dumper's own inserts (INSERT ... ON CONFLICT) merge the same.
+CREATE FUNCTION dumper.join_table_merge()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE dumper.join_table AS j
+       SET explicit = j.explicit OR NEW.explicit
+     WHERE j.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) NEW.tbl::pg_catalog.oid;
+    IF FOUND THEN
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
+END $$;
+REVOKE ALL ON FUNCTION dumper.join_table_merge() FROM PUBLIC;
+CREATE TRIGGER join_table_merge BEFORE INSERT ON dumper.join_table
+    FOR EACH ROW EXECUTE FUNCTION dumper.join_table_merge();

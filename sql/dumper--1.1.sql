@@ -41,6 +41,32 @@ CREATE TABLE dumper.join_table (
 CREATE UNIQUE INDEX join_table_tbl ON dumper.join_table ((tbl::pg_catalog.oid));
 SELECT pg_catalog.pg_extension_config_dump('dumper.join_table', '');
 
+-- A row loaded into dumper.join_table for a table that has one already
+-- merges with it (explicit when either is) rather than failing on the
+-- unique index: a parallel pg_restore may load this table's rows after a
+-- constraint's ALTER TABLE made dumper.sync_table cover a pure join table,
+-- and the COPY must not fail and lose the other rows (an explicit join
+-- table's among them).  It runs as whoever inserts (only the extension's
+-- owner and superusers may), and updates only the row of the table being
+-- inserted; dumper's own inserts (INSERT ... ON CONFLICT) merge the same.
+CREATE FUNCTION dumper.join_table_merge()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE dumper.join_table AS j
+       SET explicit = j.explicit OR NEW.explicit
+     WHERE j.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) NEW.tbl::pg_catalog.oid;
+    IF FOUND THEN
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
+END $$;
+REVOKE ALL ON FUNCTION dumper.join_table_merge() FROM PUBLIC;
+CREATE TRIGGER join_table_merge BEFORE INSERT ON dumper.join_table
+    FOR EACH ROW EXECUTE FUNCTION dumper.join_table_merge();
+
 -- The durable queue: one row per committed transaction (or per chunk of its
 -- paths), written directly into the heap at pre-commit, so it commits or
 -- vanishes with the transaction and is WAL-logged like any table.  Rows are

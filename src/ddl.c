@@ -251,7 +251,9 @@ dumper_check_templates(PG_FUNCTION_ARGS)
 
 /*
  * When trigger trigoid is a dumper row or TRUNCATE trigger of a registered
- * table, make it depend on the paths function, as dumper_register does.
+ * table, make it depend on the paths function, as dumper_register does --
+ * not a partition's clone of its parent's dumper_row, which depends on the
+ * parent's trigger, as after dumper_register or a serial restore.
  */
 static void
 ddl_trigger_depend(Oid trigoid)
@@ -273,7 +275,8 @@ ddl_trigger_depend(Oid trigoid)
 		Form_pg_trigger trig = (Form_pg_trigger) GETSTRUCT(tuple);
 
 		tgrelid = trig->tgrelid;
-		ours = strcmp(NameStr(trig->tgname), DUMPER_ROW_TRIGGER) == 0 ||
+		ours = (strcmp(NameStr(trig->tgname), DUMPER_ROW_TRIGGER) == 0 &&
+				!OidIsValid(trig->tgparentid)) ||
 			strcmp(NameStr(trig->tgname), DUMPER_TRUNCATE_TRIGGER) == 0;
 	}
 	systable_endscan(scan);
@@ -306,6 +309,34 @@ dumper_sync_trigger(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Give the dumper row and TRUNCATE triggers of each table of relids (and
+ * of its partitions) their dependency on its paths function
+ * (ddl_trigger_depend, which records none twice).
+ */
+static void
+ddl_depend_triggers(List *relids)
+{
+	ListCell   *lc;
+
+	foreach(lc, relids)
+	{
+		ListCell   *lc2;
+
+		foreach(lc2, find_all_inheritors(lfirst_oid(lc), AccessShareLock, NULL))
+		{
+			Oid			row = get_trigger_oid(lfirst_oid(lc2), DUMPER_ROW_TRIGGER, true);
+			Oid			truncate = get_trigger_oid(lfirst_oid(lc2), DUMPER_TRUNCATE_TRIGGER, true);
+
+			if (OidIsValid(row))
+				ddl_trigger_depend(row);
+			if (OidIsValid(truncate))
+				ddl_trigger_depend(truncate);
+		}
+	}
+	CommandCounterIncrement();
+}
+
+/*
  * Record the current OID, schema and name of every registration's paths
  * function -- renamed, moved to another schema, or given a new OID by a
  * restore or pg_upgrade (registration.c) -- and give the dumper triggers of
@@ -322,7 +353,6 @@ dumper_sync_registrations(void)
 {
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	List	   *relids;
-	ListCell   *lc;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -343,23 +373,35 @@ dumper_sync_registrations(void)
 							0, NULL, NULL, NULL, SPI_OK_UPDATE_RETURNING);
 	relids = dumper_tuptable_oids(caller_cxt);
 	SPI_finish();
+	ddl_depend_triggers(relids);
+}
 
-	foreach(lc, relids)
-	{
-		ListCell   *lc2;
+/*
+ * After a COPY into dumper.registration (a restore's data; restore.c,
+ * from the ProcessUtility hook): a parallel restore may load these rows
+ * after the CREATE TRIGGER statements of the tables they register
+ * (pg_restore -j orders data and post-data items by dependencies only),
+ * when dumper.sync_trigger found no registration to make those triggers
+ * depend on.  Record the paths functions' new OIDs, and give the dumper
+ * triggers of every registered table with a paths function (and of its
+ * partitions) their dependency on it, as a serial restore does; the ones
+ * that have it already are left alone.  Read as the extension's owner.
+ */
+void
+dumper_sync_restored_registrations(void)
+{
+	MemoryContext caller_cxt = CurrentMemoryContext;
+	List	   *relids;
 
-		foreach(lc2, find_all_inheritors(lfirst_oid(lc), AccessShareLock, NULL))
-		{
-			Oid			row = get_trigger_oid(lfirst_oid(lc2), DUMPER_ROW_TRIGGER, true);
-			Oid			truncate = get_trigger_oid(lfirst_oid(lc2), DUMPER_TRUNCATE_TRIGGER, true);
-
-			if (OidIsValid(row))
-				ddl_trigger_depend(row);
-			if (OidIsValid(truncate))
-				ddl_trigger_depend(truncate);
-		}
-	}
-	CommandCounterIncrement();
+	dumper_sync_registrations();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	dumper_execute_as_owner("SELECT tbl::pg_catalog.oid FROM dumper.registration"
+							" WHERE paths_oid IS NOT NULL",
+							0, NULL, NULL, NULL, SPI_OK_SELECT);
+	relids = dumper_tuptable_oids(caller_cxt);
+	SPI_finish();
+	ddl_depend_triggers(relids);
 }
 
 PG_FUNCTION_INFO_V1(dumper_sync_registrations_sql);
@@ -474,10 +516,11 @@ dumper_sync_table(PG_FUNCTION_ARGS)
 
 	/*
 	 * A partition detached from a registered table is covered no more
-	 * (DETACH is an ALTER TABLE of the partitioned table).
+	 * (DETACH is an ALTER TABLE of the partitioned table): its
+	 * dumper_truncate goes, and nothing else (partition.c).
 	 */
 	if (relkind == RELKIND_PARTITIONED_TABLE)
-		dumper_drop_stale_truncate_triggers();
+		dumper_partition_ddl_end();
 
 	/* A partition (or a parent that got one attached) of a registered table. */
 	regrelid = dumper_registered_table(relid, &reg);

@@ -122,7 +122,7 @@ extern bool dumper_join_side_covered(Oid joinrelid, Oid confrelid);
 extern List *dumper_query_oids(const char *sql, Oid param);
 extern List *dumper_tuptable_oids(MemoryContext cxt);
 extern List *dumper_fkey_list(Relation rel);
-extern void dumper_drop_stale_truncate_triggers(void);
+extern void dumper_drop_detached_truncate_triggers(Oid partid);
 extern void dumper_install_join(Oid relid, bool explicit);
 
 /* truncate.c: the paths of every row of a table */
@@ -134,6 +134,7 @@ extern void dumper_gather_join(Relation keyrel, Oid relid, bool only,
 
 /* partition.c: partitions attached, detached or dropped */
 extern bool dumper_partition_ddl_start(Node *parsetree);
+extern void dumper_partition_ddl_end(void);
 
 /* rewrite.c: ALTER TABLE ... ALTER COLUMN ... TYPE of a covered table */
 extern void dumper_rewrite_utility(PlannedStmt *pstmt, const char *queryString,
@@ -146,9 +147,11 @@ extern void dumper_rewrite_utility(PlannedStmt *pstmt, const char *queryString,
 struct CreateTrigStmt;
 extern void dumper_restore_before_create_trigger(struct CreateTrigStmt *stmt);
 extern void dumper_restore_check_statement(Node *parsetree);
+extern void dumper_restore_after_statement(Node *parsetree);
 
 /* ddl.c: keeping registrations up to date with the schema */
 extern void dumper_sync_registrations(void);
+extern void dumper_sync_restored_registrations(void);
 
 /* shmem.c: waking the background worker (a no-op without it) */
 extern void dumper_wake_worker(BlockNumber first, BlockNumber last, bool spill);

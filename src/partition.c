@@ -33,6 +33,15 @@
  * owner who may not read a partition owned by another role fails rather
  * than leave its pages stale.
  *
+ * Detached partitions: a partition's dumper_truncate is not a clone that
+ * DETACH removes, so the partition an ALTER TABLE ... DETACH PARTITION
+ * (or DETACH ... FINALIZE) names is noted at ddl_command_start, whatever
+ * dumper.enabled says, and at ddl_command_end of that ALTER TABLE
+ * (dumper.sync_table of the partitioned table, ddl.c) its dumper_truncate
+ * and its own partitions' are dropped when no registration covers them
+ * any more (dumper_drop_detached_truncate_triggers).  Nothing else drops a
+ * dumper_truncate as stale.
+ *
  * Not covered: a partition whose parent is dropped with it (the whole
  * registered table goes, like DROP TABLE of a registered table),
  * partitions dropped by DROP SCHEMA or DROP OWNED, and foreign tables
@@ -201,6 +210,47 @@ partition_lock_and_gather(Oid parentid, LOCKMODE parentmode, bool lock_default,
 	partition_gather(parentid, partid);
 }
 
+/*
+ * The partition that the ALTER TABLE being run detaches (DETACH PARTITION
+ * or DETACH ... FINALIZE), noted at its ddl_command_start, or InvalidOid.
+ * An Oid, not a list in a transaction's memory: DETACH ... CONCURRENTLY
+ * commits between ddl_command_start and ddl_command_end.
+ */
+static Oid	partition_detached = InvalidOid;
+
+/*
+ * At ddl_command_start of an ALTER TABLE: note the partition it detaches,
+ * if it is a DETACH (forgetting any earlier ALTER TABLE's, which failed).
+ */
+static void
+partition_note_detached(AlterTableStmt *stmt)
+{
+	AlterTableCmd *cmd;
+
+	partition_detached = InvalidOid;
+	if (list_length(stmt->cmds) != 1)
+		return;
+	cmd = linitial_node(AlterTableCmd, stmt->cmds);
+	if (cmd->subtype != AT_DetachPartition && cmd->subtype != AT_DetachPartitionFinalize)
+		return;
+	partition_detached = RangeVarGetRelid(((PartitionCmd *) cmd->def)->name, NoLock, true);
+}
+
+/*
+ * At ddl_command_end of an ALTER TABLE of a partitioned table (ddl.c's
+ * dumper.sync_table): drop the TRUNCATE triggers the partition it detached
+ * no longer needs.
+ */
+void
+dumper_partition_ddl_end(void)
+{
+	Oid			partid = partition_detached;
+
+	partition_detached = InvalidOid;
+	if (OidIsValid(partid))
+		dumper_drop_detached_truncate_triggers(partid);
+}
+
 /* ALTER TABLE ... ATTACH PARTITION or DETACH PARTITION. */
 static void
 partition_alter_table(AlterTableStmt *stmt)
@@ -293,6 +343,7 @@ dumper_partition_ddl_start(Node *parsetree)
 		return false;
 	if (IsA(parsetree, AlterTableStmt))
 	{
+		partition_note_detached((AlterTableStmt *) parsetree);
 		if (dumper_enabled)
 			partition_alter_table((AlterTableStmt *) parsetree);
 		return true;

@@ -631,27 +631,31 @@ dumper_fkey_list(Relation rel)
 }
 
 /*
- * Drop the TRUNCATE triggers of tables no registration covers any more:
- * partitions detached from a registered table keep theirs (statement
- * triggers are not clones that DETACH removes).  Called after DDL and
- * after unregistering.
+ * After ALTER TABLE ... DETACH PARTITION detached partid (partition.c
+ * notes which one at ddl_command_start): drop the TRUNCATE triggers of
+ * partid and of its own partitions that no registration covers any more
+ * (statement triggers are not clones that DETACH removes).  Only a DETACH
+ * makes a table's dumper_truncate stale, so only the tables it detached
+ * are looked at: a sweep of every table would drop the triggers a restore
+ * brought back before the rows of dumper.registration that cover them
+ * (pg_restore -j may load those rows after the post-data items).
+ * performDeletion takes the table's lock; the DETACH holds partid's.
  */
 void
-dumper_drop_stale_truncate_triggers(void)
+dumper_drop_detached_truncate_triggers(Oid partid)
 {
-	List	   *relids;
 	ListCell   *lc;
 
-	relids = dumper_query_oids("SELECT tgrelid FROM pg_catalog.pg_trigger"
-								 " WHERE tgname OPERATOR(pg_catalog.=) '"
-								 DUMPER_TRUNCATE_TRIGGER "'",
-								 InvalidOid);
-	foreach(lc, relids)
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(partid)))
+		return;
+	foreach(lc, find_all_inheritors(partid, NoLock, NULL))
 	{
+		Oid			relid = lfirst_oid(lc);
 		DumperRegistration reg;
 
-		if (!OidIsValid(dumper_registered_table(lfirst_oid(lc), &reg)))
-			registry_drop_trigger(lfirst_oid(lc), DUMPER_TRUNCATE_TRIGGER);
+		if (registry_has_trigger(relid, DUMPER_TRUNCATE_TRIGGER) &&
+			!OidIsValid(dumper_registered_table(relid, &reg)))
+			registry_drop_trigger(relid, DUMPER_TRUNCATE_TRIGGER);
 	}
 }
 
@@ -987,7 +991,6 @@ dumper_unregister(PG_FUNCTION_ARGS)
 
 	registry_remove_table_triggers(relid);
 	registry_release_joins(relid);
-	dumper_drop_stale_truncate_triggers();
 	registry_invalidate_tree(relid);
 	table_close(rel, NoLock);
 

@@ -40,6 +40,18 @@
  *    So does, with PostgreSQL's message, the COMMENT ON EXTENSION that comes
  *    first in such a restore, where pg_restore --exit-on-error stops.
  *
+ * 3. the order of the data.  A parallel restore may also load the rows of
+ *    dumper's tables after the post-data items.  A row of dumper.join_table
+ *    for a join table dumper covered meanwhile merges with dumper's (a
+ *    trigger on that table, dumper--1.1.sql); no ALTER TABLE drops a
+ *    restored dumper_truncate whose registration is still to come (only a
+ *    DETACH does, partition.c); and after a COPY into dumper.registration
+ *    the restored triggers get the dependency on their paths function that
+ *    dumper.sync_trigger could not give them (ProcessUtility hook, so with
+ *    shared_preload_libraries only: without it, the next DDL statement or
+ *    the worker's pass records it when the function's OID is not the
+ *    source's, as in another cluster it seldom is).
+ *
  * Rules: nothing is dropped unless the current role owns the table and the
  * trigger in place is dumper's own (it executes a function of schema dumper)
  * and not a partition's clone of its parent's; otherwise the statement
@@ -291,6 +303,30 @@ restore_check_comment(CommentStmt *stmt)
 					   GetUserNameFromId(GetUserId(), false),
 					   GetUserNameFromId(dumper_internal_owner(), false)),
 			 errhint("Restore as a superuser, or run dumper_register again after the restore for each table the source database registered (its view dumper_registrations lists them).")));
+}
+
+/*
+ * From the ProcessUtility hook (twophase.c), after a COPY that succeeded:
+ * a COPY into dumper.registration (a restore's registrations, which a
+ * parallel restore may load after the tables' triggers) gives those
+ * triggers their dependency on the paths functions
+ * (dumper_sync_restored_registrations).  Names are compared, as in
+ * restore_check_copy: pg_dump qualifies them.
+ */
+void
+dumper_restore_after_statement(Node *parsetree)
+{
+	CopyStmt   *stmt;
+
+	if (!IsA(parsetree, CopyStmt))
+		return;
+	stmt = (CopyStmt *) parsetree;
+	if (!stmt->is_from || stmt->relation == NULL ||
+		stmt->relation->schemaname == NULL ||
+		strcmp(stmt->relation->schemaname, DUMPER_SCHEMA) != 0 ||
+		strcmp(stmt->relation->relname, "registration") != 0)
+		return;
+	dumper_sync_restored_registrations();
 }
 
 /*

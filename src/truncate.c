@@ -174,9 +174,9 @@ truncate_registered(Relation rel)
 	Oid			regrelid = dumper_registered_table(relid, &reg);
 
 	/*
-	 * Not covered by any registration: a partition detached from a
-	 * registered table keeps the statement trigger until the next DDL sweep
-	 * (dumper_drop_stale_truncate_triggers).  Nothing to invalidate.
+	 * Not covered by any registration (the trigger of a restored table
+	 * whose row of dumper.registration is not restored yet, say).  Nothing
+	 * to invalidate.
 	 */
 	if (!OidIsValid(regrelid))
 		return;

@@ -216,7 +216,8 @@ twophase_next(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 }
 
 /*
- * Run the statement; a COPY or a COMMENT is first checked by restore.c.
+ * Run the statement; a COPY or a COMMENT is first checked by restore.c,
+ * and a COPY that succeeded is shown to it afterwards.
  * After a PREPARE TRANSACTION, remember its GID for the prepare to come at
  * the end of the statement.  COMMIT PREPARED and ROLLBACK PREPARED take the
  * record *before* running: the statement frees the GID before it returns,
@@ -261,6 +262,8 @@ twophase_process_utility(PlannedStmt *pstmt, const char *queryString,
 		/* rewrite.c: an ALTER TABLE rewriting a covered table's rows */
 		dumper_rewrite_utility(pstmt, queryString, readOnlyTree, context,
 							   params, queryEnv, dest, qc, twophase_next);
+		if (IsA(parsetree, CopyStmt))
+			dumper_restore_after_statement(parsetree);
 		return;
 	}
 

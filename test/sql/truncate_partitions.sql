@@ -80,13 +80,39 @@ SELECT path FROM dumper_pending ORDER BY path;
 TRUNCATE dumper.queue, dumper.spill_queue;
 
 -- A detached partition is no longer covered: its row trigger clone goes
--- with DETACH, its TRUNCATE trigger with dumper's DDL sweep.
+-- with DETACH, its TRUNCATE trigger at the DETACH's ddl_command_end.
 ALTER TABLE event DETACH PARTITION event_2028;
 INSERT INTO event_2028 VALUES (5, '2028-07-01', 'detached');
 SELECT count(*) FROM dumper_pending;
 TRUNCATE event_2028;
 SELECT count(*) FROM dumper_pending;
 SELECT tgname FROM pg_trigger WHERE tgrelid = 'event_2028'::regclass;
+
+-- Only what a DETACH detached loses its TRUNCATE trigger: the partition
+-- and its own partitions, also with DETACH ... CONCURRENTLY (which commits
+-- in between).  Any other ALTER TABLE of a partitioned table drops no
+-- table's: not the trigger of a table whose registration is yet to come
+-- (a restore may load dumper.registration last; here it never comes).
+CREATE TABLE event_2029 PARTITION OF event
+    FOR VALUES FROM ('2029-01-01') TO ('2030-01-01') PARTITION BY RANGE (day);
+CREATE TABLE event_2029_h1 PARTITION OF event_2029
+    FOR VALUES FROM ('2029-01-01') TO ('2029-07-01');
+CREATE TABLE pending_registration (id int);
+CREATE TRIGGER dumper_truncate BEFORE TRUNCATE ON pending_registration
+    FOR EACH STATEMENT EXECUTE FUNCTION dumper.truncate_trigger();
+ALTER TABLE event ALTER COLUMN id SET STATISTICS 100;
+SELECT tgrelid::regclass, tgname FROM pg_trigger
+ WHERE tgname = 'dumper_truncate'
+   AND tgrelid IN ('event_2029'::regclass, 'event_2029_h1'::regclass,
+                   'pending_registration'::regclass)
+ ORDER BY 1;
+ALTER TABLE event DETACH PARTITION event_2029 CONCURRENTLY;
+SELECT tgrelid::regclass, tgname FROM pg_trigger
+ WHERE tgname = 'dumper_truncate'
+   AND tgrelid IN ('event_2029'::regclass, 'event_2029_h1'::regclass,
+                   'pending_registration'::regclass)
+ ORDER BY 1;
+DROP TABLE pending_registration, event_2029;
 
 SELECT dumper_unregister('event');
 DROP FUNCTION event_paths(event);

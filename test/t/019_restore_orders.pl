@@ -11,7 +11,9 @@
 # and writes gathering their paths.  Before the fix, the orders in which a
 # constraint's ALTER TABLE came after a registered table's dumper_row and
 # before one of the other triggers failed: dumper's DDL event trigger had
-# installed that trigger already (trigger "..." already exists).
+# installed that trigger already (trigger "..." already exists).  Then
+# restores with the data of dumper's own tables after every post-data
+# item (see "dumper's own data after the post-data items").
 #
 # Part 2 (issue 24, also found): pg_restore --no-owner run by the ordinary
 # role owning the tables, into a database where a superuser created the
@@ -321,10 +323,15 @@ my %names = (
 my @tail = ('TRIGGER event_2026 dumper_truncate', 'CONSTRAINT event_2026 event_2026_pkey',
 	'TRIGGER icecream dumper_truncate');
 
-# The list file of restore $i: the groups' items in their orders.
+# The partitioned table group's order when not the one of restore $i.
+my $event_order;
+
+# The list file of restore $i: the groups' items in their orders; the data
+# of dumper's tables named in @data_last (registration, join_table) after
+# every post-data item instead of before them.
 sub list_file
 {
-	my ($i) = @_;
+	my ($i, @data_last) = @_;
 	my @block = ('CONSTRAINT icecream icecream_pkey');
 	my $alter = $i % 2;    # which of the join table's ALTER TABLEs comes first
 	for my $e (@{ $join_orders[$i] })
@@ -334,18 +341,23 @@ sub list_file
 	}
 	push @block, map { $names{scoop}{$_} } @{ $scoop_orders[ $i % 6 ] };
 	push @block, map { $names{size}{$_} } @{ $size_orders[ ($i / 6) % 6 ] };
-	push @block, map { $names{event}{$_} } @{ $event_orders[ $i % 24 ] };
+	push @block, map { $names{event}{$_} } @{ $event_order // $event_orders[ $i % 24 ] };
 	push @block, @tail;
 	my %in_block = map { $_ => 1 } @block;
 	for my $key (@block)
 	{
 		die "no TOC entry $key" unless $item{$key};
 	}
-	my @lines = (@pre,
+	my $data_re = join '|', map { quotemeta } @data_last;
+	my @late = @data_last ? grep { /^\d+; \d+ \d+ TABLE DATA dumper (?:$data_re) / } @pre : ();
+	die "no TOC entry for the data of @data_last" unless @late == @data_last;
+	my %late = map { $_ => 1 } @late;
+	my @lines = ((grep { !$late{$_} } @pre),
 		(map { $item{$_} } grep { !$in_block{$_} } @post_before),
 		(map { $item{$_} } @block),
-		(map { $item{$_} } grep { !$in_block{$_} } @post_after));
-	my $file = "$dir/order$i.list";
+		(map { $item{$_} } grep { !$in_block{$_} } @post_after),
+		@late);
+	my $file = join('_', "$dir/order$i", @data_last) . '.list';
 	open my $fh, '>', $file or die "$file: $!";
 	print $fh "$_\n" for @lines;
 	close $fh;
@@ -365,6 +377,31 @@ note(sprintf('%d orders restored in %.1f s', scalar @join_orders, time - $t0));
 for my $i (1 .. 5)
 {
 	restore_and_check("parallel$i", "pg_restore -j 2, run $i", '-j', '2');
+}
+
+# ---- dumper's own data after the post-data items ----------------------------------
+# A parallel restore may also load the rows of dumper.registration and
+# dumper.join_table after any post-data item: they depend on no other
+# table's trigger or constraint.  What changes then: (a) join_table's rows
+# come after a constraint's ALTER TABLE made dumper.sync_table cover the
+# pure join table (registration live: icecream's dumper_row restored, the
+# join table's own dumper_join not yet), which wrote its row of join_table
+# already; (b) the registrations come after the ALTER TABLE of a
+# partitioned table (event's primary key) that follows the restore of
+# dumper_truncate triggers, when nothing covers those tables yet.  Before
+# the fix, (a) failed on join_table's unique index, losing scoop's explicit
+# row, and (b) dropped every restored dumper_truncate as stale (exit 0,
+# TRUNCATE invalidating nothing).  One order of the groups above that has
+# both: the join table group's order r A A j k, the partitioned table's
+# r T t Q P, each with the data of registration, join_table or both last.
+my ($late_i) = grep { join('', @{ $join_orders[$_] }) eq 'rAAjk' } 0 .. $#join_orders;
+$event_order = [qw(r T t Q P)];
+for my $late ([ 'join_table' ], [ 'registration' ], [ 'registration', 'join_table' ])
+{
+	my ($file, $order) = list_file($late_i, @$late);
+	note("order $late_i, then the data of @$late: $order");
+	restore_and_check("late_" . join('_', @$late), "order $late_i, data of @$late last",
+		'-L', $file);
 }
 
 # ---- concurrently: a partition's trigger and its parent's ALTER TABLE -------------
