@@ -1,7 +1,6 @@
-# dumper: PGXS build.  The version comes from dumper.control.
+# dumper: PGXS build.  The version is dumper.control's default_version.
 
 EXTENSION = dumper
-EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
 
 MODULE_big = dumper
 OBJS = \

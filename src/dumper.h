@@ -52,8 +52,6 @@ extern void dumper_pathset_add(const char *path, int len);
 extern void dumper_path_too_long(const char *start, int startlen, int64 len)
 			pg_attribute_noreturn();
 extern void dumper_pathset_add_array(ArrayType *paths);
-extern int	dumper_pathset_count(void);
-extern const char *dumper_pathset_get(int i);
 
 /* queue.c: the durable queue */
 /* Attribute numbers of dumper.queue (sql/dumper--1.0.sql). */

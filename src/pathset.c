@@ -453,21 +453,6 @@ dumper_pathset_add_array(ArrayType *paths)
 	pfree(nulls);
 }
 
-/* Number of distinct paths gathered so far by this transaction. */
-int
-dumper_pathset_count(void)
-{
-	return pathset.npaths;
-}
-
-/* The i-th path gathered, in insertion order. */
-const char *
-dumper_pathset_get(int i)
-{
-	Assert(i >= 0 && i < pathset.npaths);
-	return pathset.paths[i];
-}
-
 /*
  * A subtransaction ended: on commit its additions now belong to its parent;
  * on abort they are removed from the set.

@@ -123,13 +123,6 @@ dumper_shmem_init(void)
 	shmem_startup_hook = dumper_shmem_startup;
 }
 
-/* Whether the segment exists (dumper was preloaded). */
-bool
-dumper_shmem_available(void)
-{
-	return dumper_shared != NULL;
-}
-
 /* The worker announces itself: its latch, pid and database. */
 void
 dumper_worker_attach(Latch *latch, Oid dboid)

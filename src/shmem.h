@@ -22,7 +22,6 @@ typedef enum DumperConnState
 } DumperConnState;
 
 extern void dumper_shmem_init(void);
-extern bool dumper_shmem_available(void);
 extern void dumper_worker_attach(Latch *latch, Oid dboid);
 extern void dumper_worker_detach(void);
 /*
