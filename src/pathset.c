@@ -22,9 +22,9 @@
  * end.  Path bytes are carved from blocks (no per-path chunk header), of
  * 1 kB first, twice as large each time up to 64 kB.  The set is bounded
  * by dumper.work_mem: past it, the paths the current (sub)transaction
- * added are spilled, that is written to the spill queue (queue.c) as part of that
- * (sub)transaction, whose commit or rollback they follow like any row, and
- * forgotten; the set is rebuilt from what remains.  A later duplicate of a
+ * added are spilled, that is written to the spill queue (queue.c) as part
+ * of that (sub)transaction, whose commit or rollback they follow like any
+ * row, and forgotten; the set is rebuilt from what remains.  A later duplicate of a
  * spilled path is queued again (delivery de-duplicates per batch).  Paths
  * of enclosing subtransactions cannot be written under the current one's
  * id, so they stay in memory until their own level spills; the bytes of
