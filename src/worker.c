@@ -12,7 +12,16 @@
  *
  * Failures of Redis roll the batch back (the rows stay queued), drop the
  * connection and back off exponentially from 1 s to 30 s; success or a
- * configuration reload ends the back-off.  The first failure on a
+ * configuration reload ends the back-off, and so does a probe (liveness.c)
+ * that Redis answers: every 250 ms while backing off after Redis went
+ * silent or away, not after an error reply, which a retry would get again.
+ *
+ * Caught up: after every look at the queue that left nothing behind, the
+ * worker publishes the commit number it has delivered through (read before
+ * the look; shmem.c, service.c's dumper_wait) and, at most every second,
+ * refreshes the liveness key that lets web tiers cache (liveness.c).  It
+ * deletes the key when it exits, when the extension is dropped, on a new
+ * dumper.redis_url and after an error of its own.  The first failure on a
  * connection kept from an earlier batch, other than a timeout, is retried at
  * once on a new connection instead: Redis or a proxy may have closed it while
  * idle.  Any other error is reported, the transaction aborted, and the loop
