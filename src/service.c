@@ -34,6 +34,7 @@
 #include "storage/condition_variable.h"
 #include "storage/latch.h"
 #include "utils/builtins.h"
+#include "utils/timeout.h"
 #include "utils/timestamp.h"
 
 #include "dumper.h"
@@ -159,6 +160,7 @@ service_sleep(uint64 seq, int timeout_ms)
 	TimestampTz end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
 	bool		done = false;
 	bool		canceled = false;
+	bool		timed_out = false;
 
 	if (cv == NULL)
 		return false;
@@ -184,8 +186,12 @@ service_sleep(uint64 seq, int timeout_ms)
 		CHECK_FOR_INTERRUPTS();
 		if (QueryCancelPending)
 		{
-			/* Consumed here: the statement ends with a WARNING instead. */
+			/*
+			 * Consumed here, with the timeout that may have caused it: the
+			 * statement ends with a WARNING instead.
+			 */
 			QueryCancelPending = false;
+			timed_out = get_timeout_indicator(STATEMENT_TIMEOUT, true);
 			canceled = true;
 			break;
 		}
@@ -193,7 +199,9 @@ service_sleep(uint64 seq, int timeout_ms)
 	ConditionVariableCancelSleep();
 	RESUME_CANCEL_INTERRUPTS();
 	if (canceled)
-		return service_wait_failed("canceled before the invalidations of this session's commits were delivered");
+		return service_wait_failed(timed_out ?
+								   "statement_timeout ended the wait before the invalidations of this session's commits were delivered" :
+								   "canceled before the invalidations of this session's commits were delivered");
 	if (!done)
 		return service_wait_failed(psprintf("the invalidations of this session's commits were not delivered within %d ms",
 											timeout_ms));

@@ -96,6 +96,14 @@ like($err, qr/WARNING:  dumper_wait: the invalidations of this session's commits
 	unlike($berr, qr/ERROR/, 'and no error');
 }
 
+# So does statement_timeout.
+($ret, $out, $err) = $node->psql('postgres', q{
+	UPDATE icecream SET price = price + 1 WHERE id = 4;
+	SET statement_timeout = '300ms';
+	SELECT dumper_wait(60000);});
+is($ret . $out, '0f', 'statement_timeout ends the wait: false, and no error');
+like($err, qr/WARNING:  dumper_wait: statement_timeout ended the wait/, 'with a WARNING naming it');
+
 # ---- the back-off probe -----------------------------------------------------
 # Let the back-off grow to 8 s (failures after 1, 2, 4 s), then bring Redis
 # back: delivery and the liveness key resume after a probe (every 250 ms),
