@@ -27,6 +27,8 @@ OBJS = \
 	src/redis_url.o \
 	src/redis_client.o \
 	src/shmem.o \
+	src/service.o \
+	src/liveness.o \
 	src/views.o \
 	src/worker.o
 

@@ -36,6 +36,7 @@ char	   *dumper_database = NULL;
 int			dumper_batch_size = 10000;
 int			dumper_redis_timeout = 2000;
 int			dumper_naptime = 1000;
+int			dumper_liveness_timeout = 5000;
 int			dumper_work_mem = 8192;	/* kB */
 int			dumper_batch_delay = 2;	/* ms */
 bool		dumper_enabled = true;
@@ -163,6 +164,17 @@ _PG_init(void)
 							"covers missed wake-ups.",
 							&dumper_naptime,
 							1000, 10, 3600000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("dumper.liveness_timeout",
+							"Lifetime of the liveness key the background worker keeps in Redis.",
+							"The worker refreshes the key while it is connected and caught up; a web "
+							"tier caches pages only while the key exists.  After the worker fails, "
+							"backs off or falls behind, pages may be served stale for at most this long.",
+							&dumper_liveness_timeout,
+							5000, 1000, 3600000,
 							PGC_SIGHUP,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);

@@ -44,6 +44,7 @@ extern int	dumper_redis_timeout;
 extern int	dumper_naptime;
 extern int	dumper_work_mem;
 extern int	dumper_batch_delay;
+extern int	dumper_liveness_timeout;
 extern bool dumper_enabled;
 
 /* pathset.c: the current transaction's de-duplicated set of paths */
@@ -152,7 +153,12 @@ extern void dumper_sync_registrations(void);
 extern void dumper_sync_restored_registrations(void);
 
 /* shmem.c: waking the background worker (a no-op without it) */
-extern void dumper_wake_worker(BlockNumber first, BlockNumber last, bool spill);
+extern uint64 dumper_wake_worker(BlockNumber first, BlockNumber last, bool spill);
+
+/* service.c: whether a worker serves this database; read-your-writes */
+extern void dumper_note_commit(uint64 seq);
+extern bool dumper_serves_this_database(void);
+extern void dumper_warn_if_unserved(const char *what, bool registration);
 
 /* twophase.c: waking the worker after COMMIT PREPARED */
 extern void dumper_twophase_init(void);

@@ -531,7 +531,7 @@ pathset_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 
 				/* Too late to fail: only update atomics and set a latch. */
 				if (pathset_wake)
-					dumper_wake_worker(first, last, spilled);
+					dumper_note_commit(dumper_wake_worker(first, last, spilled));
 			}
 			pathset_wake = false;
 			pathset_reset();

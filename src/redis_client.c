@@ -90,6 +90,7 @@ struct DumperRedis
 	int			wes_events;		/* socket events wes waits for */
 	bool		usable;			/* false during a call and after a failure */
 	bool		timed_out;		/* the last failure was a timeout */
+	bool		error_reply;	/* the last failure was an error reply */
 	char		desc[RC_DESC_SIZE]; /* server, for messages; no credentials */
 };
 
@@ -291,6 +292,7 @@ rc_check_reply(DumperRedis *r, const RcCommandRun *run, const redisReply *reply,
 
 	if (reply->type == REDIS_REPLY_ERROR)
 	{
+		r->error_reply = true;
 		rc_copy_reply_text(text, sizeof(text),
 						   reply->str != NULL ? reply->str : "",
 						   reply->str != NULL ? reply->len : 0, secret);
@@ -734,6 +736,60 @@ dumper_redis_invalidate(DumperRedis *r, const char *prefix,
 		return false;
 	r->usable = true;
 	return true;
+}
+
+/*
+ * Send one command and check its reply's kind; see redis_client.h.  Like
+ * dumper_redis_invalidate, the argument vector is copied into hiredis's
+ * output buffer before the first wait.
+ */
+bool
+dumper_redis_command(DumperRedis *r, int argc, const char *const *argv,
+					 const size_t *argvlen, DumperRedisReply expect,
+					 int timeout_ms, char *err, size_t errlen)
+{
+	instr_time	start;
+	RcCommandRun run;
+
+	INSTR_TIME_SET_CURRENT(start);
+	if (timeout_ms < 1)
+		timeout_ms = 1;
+	if (r == NULL)
+	{
+		rc_set_error(err, errlen, "not connected to Redis");
+		return false;
+	}
+	if (!r->usable)
+	{
+		rc_set_error(err, errlen,
+					 "the connection to Redis at %s failed earlier and cannot be reused",
+					 r->desc);
+		return false;
+	}
+	r->usable = false;
+	r->timed_out = false;
+	r->error_reply = false;
+	if (redisAppendCommandArgv(r->ctx, argc, (const char **) argv, argvlen) != REDIS_OK)
+		return rc_context_error(r, err, errlen);
+	run.command = argv[0];
+	run.count = 1;
+	run.reply_type = (expect == DUMPER_REDIS_REPLY_STATUS) ?
+		REDIS_REPLY_STATUS : REDIS_REPLY_INTEGER;
+	if (!rc_exchange(r, &run, 1, NULL, &start, timeout_ms, err, errlen))
+		return false;
+	r->usable = true;
+	return true;
+}
+
+/*
+ * Whether the last call on r failed because Redis answered with an error
+ * (NOAUTH, READONLY, MISCONF...), rather than by silence or a lost
+ * connection: a server that answers so will answer so again.
+ */
+bool
+dumper_redis_error_replied(const DumperRedis *r)
+{
+	return r != NULL && r->error_reply;
 }
 
 /*

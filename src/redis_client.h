@@ -43,6 +43,29 @@ extern bool dumper_redis_invalidate(DumperRedis *r, const char *prefix,
 									const char *const *paths, int npaths,
 									int timeout_ms, char *err, size_t errlen);
 
+/* The kind of reply dumper_redis_command requires. */
+typedef enum DumperRedisReply
+{
+	DUMPER_REDIS_REPLY_STATUS,	/* +OK, +PONG */
+	DUMPER_REDIS_REPLY_INTEGER	/* :1 */
+} DumperRedisReply;
+
+/*
+ * Send one command (binary-safe arguments) and wait for its reply, which
+ * must be of the kind expect.  True when it was.
+ */
+extern bool dumper_redis_command(DumperRedis *r, int argc,
+								 const char *const *argv,
+								 const size_t *argvlen,
+								 DumperRedisReply expect,
+								 int timeout_ms, char *err, size_t errlen);
+
+/*
+ * Whether the last call on r failed because Redis answered with an error
+ * reply.  False for NULL.
+ */
+extern bool dumper_redis_error_replied(const DumperRedis *r);
+
 /*
  * Whether the last call on r failed because Redis did not answer within its
  * timeout (not because the connection was lost).  False for NULL.

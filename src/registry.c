@@ -947,6 +947,9 @@ dumper_register(PG_FUNCTION_ARGS)
 	registry_install_table_triggers(relid, funcoid);
 	registry_sync_joins(relid);
 	registry_invalidate_tree(relid);
+	/* Misconfiguration is loud: its writes would leave pages stale. */
+	dumper_warn_if_unserved(psprintf("table \"%s\" was registered",
+									 RelationGetRelationName(rel)), true);
 	table_close(rel, NoLock);
 
 	PG_RETURN_VOID();

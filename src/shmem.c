@@ -38,6 +38,7 @@
 #include "miscadmin.h"
 #include "port/atomics.h"
 #include "storage/block.h"
+#include "storage/condition_variable.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
@@ -65,6 +66,16 @@ typedef struct DumperShared
 	pg_atomic_uint32 scan_blocks[DUMPER_HINT_WORDS];	/* its "blocks" */
 	pg_atomic_uint32 scan_spill;	/* 1: scan dumper.spill_queue, the hint's "spill" */
 	Oid			worker_dboid;	/* database the worker serves */
+	char		worker_dbname[NAMEDATALEN];	/* its name */
+
+	/*
+	 * Read-your-writes (service.c): every commit the worker serves takes a
+	 * number after hinting; the worker publishes the highest number whose
+	 * transactions' paths it has all delivered, and wakes the waiters.
+	 */
+	pg_atomic_uint64 commit_seq;	/* the last number taken */
+	pg_atomic_uint64 delivered_seq; /* delivered through this number */
+	ConditionVariable delivered_cv; /* broadcast when it advances */
 	pid_t		worker_pid;
 	DumperConnState connection;
 	int64		paths_delivered;
@@ -108,6 +119,9 @@ dumper_shmem_startup(void)
 		for (int i = 0; i < DUMPER_HINT_WORDS; i++)
 			pg_atomic_init_u32(&dumper_shared->scan_blocks[i], 0);
 		pg_atomic_init_u32(&dumper_shared->scan_spill, 0);
+		pg_atomic_init_u64(&dumper_shared->commit_seq, 0);
+		pg_atomic_init_u64(&dumper_shared->delivered_seq, 0);
+		ConditionVariableInit(&dumper_shared->delivered_cv);
 	}
 	dumper_twophase_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
@@ -125,11 +139,12 @@ dumper_shmem_init(void)
 
 /* The worker announces itself: its latch, pid and database. */
 void
-dumper_worker_attach(Latch *latch, Oid dboid)
+dumper_worker_attach(Latch *latch, Oid dboid, const char *dbname)
 {
 	SpinLockAcquire(&dumper_shared->mutex);
 	dumper_shared->worker_pid = MyProcPid;
 	dumper_shared->worker_dboid = dboid;
+	strlcpy(dumper_shared->worker_dbname, dbname, NAMEDATALEN);
 	dumper_shared->connection = DUMPER_CONN_DISCONNECTED;
 	dumper_shared->worker_latch = latch;
 	SpinLockRelease(&dumper_shared->mutex);
@@ -158,15 +173,18 @@ dumper_worker_detach(void)
  * go; last InvalidBlockNumber: anywhere from first on), and whether it
  * inserted into dumper.spill_queue (spill).  Runs in XACT_EVENT_COMMIT:
  * updates atomics, reads without locking and sets a latch, nothing else.
+ * Returns the commit's number for dumper_wait (0: no worker serves this
+ * database).
  */
-void
+uint64
 dumper_wake_worker(BlockNumber first, BlockNumber last, bool spill)
 {
 	volatile DumperShared *shared = dumper_shared;
 	Latch	   *latch;
+	uint64		seq;
 
 	if (shared == NULL || shared->worker_dboid != MyDatabaseId)
-		return;
+		return 0;
 
 	if (spill && pg_atomic_read_u32(&dumper_shared->scan_spill) == 0)
 		pg_atomic_write_u32(&dumper_shared->scan_spill, 1);
@@ -198,6 +216,13 @@ dumper_wake_worker(BlockNumber first, BlockNumber last, bool spill)
 	}
 
 	/*
+	 * The number comes after the hint (a full barrier): a worker that reads
+	 * the counter before taking the hint and finds this number or more
+	 * takes this hint too (dumper_commit_seq).
+	 */
+	seq = pg_atomic_add_fetch_u64(&dumper_shared->commit_seq, 1);
+
+	/*
 	 * A worker backing off after a failure would only wake, see that its
 	 * back-off has not ended and sleep again: spare the writer the signal.
 	 * (Read without the lock: a stale value costs a spurious wake-up, or a
@@ -206,6 +231,78 @@ dumper_wake_worker(BlockNumber first, BlockNumber last, bool spill)
 	latch = shared->worker_latch;
 	if (latch != NULL && shared->connection != DUMPER_CONN_BACKING_OFF)
 		SetLatch(latch);
+	return seq;
+}
+
+/*
+ * The worker reads the commit counter before it takes the scan hint: every
+ * commit numbered up to the result has hinted by then, so once the batches
+ * from this one on have delivered everything they found and left nothing
+ * behind, those commits are delivered (dumper_delivered_through).  0
+ * without the segment.
+ */
+uint64
+dumper_commit_seq(void)
+{
+	if (dumper_shared == NULL)
+		return 0;
+	/* A full barrier, so the hint's reads that follow cannot come first. */
+	return pg_atomic_fetch_add_u64(&dumper_shared->commit_seq, 0);
+}
+
+/*
+ * The worker has delivered every commit numbered up to seq: publish it and
+ * wake the sessions in dumper_wait.
+ */
+void
+dumper_delivered_through(uint64 seq)
+{
+	uint64		old;
+
+	if (dumper_shared == NULL)
+		return;
+	old = pg_atomic_read_u64(&dumper_shared->delivered_seq);
+	if (seq <= old)
+		return;
+	pg_atomic_write_u64(&dumper_shared->delivered_seq, seq);
+	ConditionVariableBroadcast(&dumper_shared->delivered_cv);
+}
+
+/*
+ * What dumper_wait needs: the highest commit number delivered so far, and
+ * the condition variable broadcast when it grows.  NULL without the
+ * segment.
+ */
+ConditionVariable *
+dumper_delivered_cv(uint64 *delivered)
+{
+	if (dumper_shared == NULL)
+		return NULL;
+	*delivered = pg_atomic_read_u64(&dumper_shared->delivered_seq);
+	return &dumper_shared->delivered_cv;
+}
+
+/*
+ * Whether the segment exists, that is, dumper is in shared_preload_libraries
+ * and a worker is (or will be) running.  dbname, when not NULL, receives
+ * the name of the database the running worker serves, or an empty string
+ * when none runs.
+ */
+bool
+dumper_worker_database(char *dbname)
+{
+	if (dbname != NULL)
+		dbname[0] = '\0';
+	if (dumper_shared == NULL)
+		return false;
+	if (dbname != NULL)
+	{
+		SpinLockAcquire(&dumper_shared->mutex);
+		if (dumper_shared->worker_pid != 0)
+			strlcpy(dbname, dumper_shared->worker_dbname, NAMEDATALEN);
+		SpinLockRelease(&dumper_shared->mutex);
+	}
+	return true;
 }
 
 /*
@@ -314,8 +411,8 @@ Datum
 dumper_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[8];
-	bool		nulls[8] = {0};
+	Datum		values[10];
+	bool		nulls[10] = {0};
 	DumperShared snap;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
@@ -357,6 +454,12 @@ dumper_stats(PG_FUNCTION_ARGS)
 	nulls[6] = (snap.last_error_at == 0);
 	values[7] = TimestampTzGetDatum(snap.last_delivery_at);
 	nulls[7] = (snap.last_delivery_at == 0);
+	/* Since 1.2 (a 1.1 definition has eight columns; the rest is unread). */
+	values[8] = CStringGetDatum("");
+	nulls[8] = (snap.worker_pid == 0);
+	if (!nulls[8])
+		values[8] = DirectFunctionCall1(namein, CStringGetDatum(snap.worker_dbname));
+	values[9] = BoolGetDatum(dumper_serves_this_database());
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

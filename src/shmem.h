@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "storage/block.h"
+#include "storage/condition_variable.h"
 #include "storage/latch.h"
 
 /* What the worker's connection to Redis is doing, for dumper_stats. */
@@ -22,7 +23,8 @@ typedef enum DumperConnState
 } DumperConnState;
 
 extern void dumper_shmem_init(void);
-extern void dumper_worker_attach(Latch *latch, Oid dboid);
+extern void dumper_worker_attach(Latch *latch, Oid dboid, const char *dbname);
+extern bool dumper_worker_database(char *dbname);
 extern void dumper_worker_detach(void);
 /*
  * The worker's scan hint (shmem.c): the blocks of dumper.queue that rows
@@ -46,6 +48,9 @@ typedef struct DumperScanHint
 
 extern bool dumper_take_scan_hint(DumperScanHint *hint);
 extern bool dumper_scan_hint_pending(void);
+extern uint64 dumper_commit_seq(void);
+extern void dumper_delivered_through(uint64 seq);
+extern ConditionVariable *dumper_delivered_cv(uint64 *delivered);
 extern void dumper_stats_delivered(int64 paths);
 extern void dumper_stats_failure(const char *error);
 extern void dumper_stats_connection(DumperConnState state);

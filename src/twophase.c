@@ -282,7 +282,7 @@ twophase_process_utility(PlannedStmt *pstmt, const char *queryString,
 		if (have)
 			twophase_store(gid, queued, false);
 		if (kind == TRANS_STMT_COMMIT_PREPARED)
-			dumper_wake_worker(0, InvalidBlockNumber, true);
+			(void) dumper_wake_worker(0, InvalidBlockNumber, true);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
@@ -292,9 +292,9 @@ twophase_process_utility(PlannedStmt *pstmt, const char *queryString,
 	else if (kind == TRANS_STMT_COMMIT_PREPARED)
 	{
 		if (!have)
-			dumper_wake_worker(0, InvalidBlockNumber, true);
+			dumper_note_commit(dumper_wake_worker(0, InvalidBlockNumber, true));
 		else if (queued)
-			dumper_wake_worker(InvalidBlockNumber, InvalidBlockNumber, true);
+			dumper_note_commit(dumper_wake_worker(InvalidBlockNumber, InvalidBlockNumber, true));
 	}
 }
 

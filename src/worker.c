@@ -62,6 +62,7 @@
 
 #include "deliver.h"
 #include "dumper.h"
+#include "liveness.h"
 #include "redis_client.h"
 #include "rotate.h"
 #include "shmem.h"
@@ -74,6 +75,10 @@
 #define WORKER_PAUSE_SLICE_MS	100
 #define WORKER_ROTATE_INTERVAL_MS	100 /* how often rotation is considered */
 #define WORKER_ROTATE_BACKLOG_MS	1000	/* ... when too many rows were pending */
+/* While backing off after Redis went silent or away, look this often. */
+#define WORKER_PROBE_MS	250
+/* Refresh the liveness key at least this often (and thrice per lifetime). */
+#define WORKER_LIVE_REFRESH_MS	1000
 
 PGDLLEXPORT void dumper_worker_main(Datum main_arg);
 
@@ -86,6 +91,10 @@ static BlockNumber worker_scan_from = 0;	/* see dumper_deliver_batch */
 static bool worker_scan_spill = true;	/* likewise */
 static TimestampTz worker_full_scan_at = 0; /* next whole scan of the queue */
 static bool worker_synced = false;	/* registrations synced since start */
+static bool worker_probing = false; /* probe Redis during this back-off */
+static TimestampTz worker_probe_at = 0; /* next probe */
+static bool worker_extension = false;	/* the last look found the extension */
+static TimestampTz worker_live_at = 0;	/* next refresh of the liveness key */
 
 /*
  * Register the worker; from _PG_init while preloading.  Not in a server
@@ -118,13 +127,46 @@ worker_disconnect(void)
 {
 	dumper_redis_close(worker_redis);
 	worker_redis = NULL;
+	worker_live_at = 0;			/* a new connection refreshes at once */
 	dumper_stats_connection(DUMPER_CONN_DISCONNECTED);
 }
 
-/* on_shmem_exit: leave the shared state tidy. */
+/*
+ * Connect to dumper.redis_url, unless connected.  False, with a message,
+ * when that failed.
+ */
+static bool
+worker_connect(char *err, size_t errlen)
+{
+	if (worker_redis != NULL)
+		return true;
+	worker_redis = dumper_redis_connect(dumper_redis_url, dumper_redis_timeout,
+										err, errlen);
+	if (worker_redis == NULL)
+		return false;
+	if (worker_redis_url != NULL)
+		pfree(worker_redis_url);
+	worker_redis_url = MemoryContextStrdup(TopMemoryContext, dumper_redis_url);
+	dumper_stats_connection(DUMPER_CONN_CONNECTED);
+	return true;
+}
+
+/*
+ * Delete the liveness key (liveness.c), when connected: web tiers stop
+ * caching at once instead of when it expires.
+ */
+static void
+worker_not_live(void)
+{
+	dumper_liveness_drop(worker_redis, dumper_database);
+	worker_live_at = 0;
+}
+
+/* on_shmem_exit: tell the web tiers, and leave the shared state tidy. */
 static void
 worker_exit(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 {
+	worker_not_live();
 	dumper_redis_close(worker_redis);
 	worker_redis = NULL;
 	dumper_worker_detach();
@@ -139,6 +181,16 @@ static void
 worker_failed(const char *error, bool redis)
 {
 	dumper_stats_failure(error);
+
+	/*
+	 * Probe while backing off unless Redis answered with an error, which it
+	 * would answer the probe's retry too.  After an error of ours, Redis
+	 * still answers: stop the web tiers' caching now.
+	 */
+	worker_probing = redis && !dumper_redis_error_replied(worker_redis);
+	if (!redis)
+		worker_not_live();
+	worker_live_at = 0;
 	worker_disconnect();
 	worker_scan_from = 0;		/* the batch's rows are back */
 	worker_scan_spill = true;
@@ -146,6 +198,8 @@ worker_failed(const char *error, bool redis)
 		Min(worker_backoff_ms * 2, WORKER_BACKOFF_MAX_MS);
 	worker_retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 												  worker_backoff_ms);
+	worker_probe_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+												  WORKER_PROBE_MS);
 	dumper_stats_connection(DUMPER_CONN_BACKING_OFF);
 	if (redis)
 		ereport(LOG,
@@ -179,7 +233,11 @@ worker_reload(void)
 	}
 	pfree(old_database);
 	if (worker_redis_url == NULL || strcmp(worker_redis_url, dumper_redis_url) != 0)
+	{
+		/* The old server's web tiers must not go on caching. */
+		worker_not_live();
 		worker_disconnect();
+	}
 	/* The operator may have fixed something: retry now. */
 	worker_backoff_ms = 0;
 	worker_retry_at = 0;
@@ -279,6 +337,73 @@ worker_something_to_scan(void)
 }
 
 /*
+ * After a look at the queue (a batch, or finding nothing to scan) that
+ * began when the commit counter read seq: when it left nothing behind,
+ * every commit numbered up to seq is delivered (shmem.c).  Publish that
+ * for dumper_wait and, when due, refresh the liveness key (liveness.c),
+ * retrying once on a new connection when the kept one fails other than by
+ * a timeout.  False when Redis failed (handled: back-off).
+ */
+static bool
+worker_caught_up(uint64 seq)
+{
+	char		err[512];
+	TimestampTz now;
+	bool		reused;
+
+	if (worker_scan_from != InvalidBlockNumber || worker_scan_spill)
+		return true;			/* rows left behind: not caught up */
+	dumper_delivered_through(seq);
+	now = GetCurrentTimestamp();
+	if (!worker_extension || now < worker_live_at)
+		return true;
+	for (int attempt = 0;; attempt++)
+	{
+		reused = (worker_redis != NULL);
+		if (worker_connect(err, sizeof(err)) &&
+			dumper_liveness_refresh(worker_redis, dumper_database, err, sizeof(err)))
+			break;
+		if (reused && attempt == 0 && !dumper_redis_timed_out(worker_redis))
+		{
+			worker_disconnect();
+			continue;
+		}
+		worker_failed(err, true);
+		return false;
+	}
+	worker_live_at = TimestampTzPlusMilliseconds(now,
+												 Min(WORKER_LIVE_REFRESH_MS,
+													 dumper_liveness_timeout / 3));
+	return true;
+}
+
+/*
+ * While backing off after Redis went silent or away: connect and PING.  An
+ * answer ends the back-off, and the connection serves the next pass.
+ */
+static void
+worker_probe(void)
+{
+	char		err[512];
+	DumperRedis *r = dumper_redis_probe(dumper_redis_url, dumper_redis_timeout,
+										err, sizeof(err));
+
+	worker_probe_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+												  WORKER_PROBE_MS);
+	if (r == NULL)
+	{
+		elog(DEBUG1, "dumper worker probed Redis: %s", err);
+		return;
+	}
+	worker_disconnect();
+	worker_redis = r;
+	if (worker_redis_url != NULL)
+		pfree(worker_redis_url);
+	worker_redis_url = MemoryContextStrdup(TopMemoryContext, dumper_redis_url);
+	worker_retry_at = 0;
+}
+
+/*
  * One pass: drain the queue batch by batch.  Returns false when the pass
  * failed (the caller backs off) or the extension is missing.
  */
@@ -294,12 +419,15 @@ worker_pass(bool *extension_missing)
 		int64		n;
 		int64		nrows;
 		bool		reused = (worker_redis != NULL);
+		uint64		seq;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 			worker_reload();
+		/* Before the hint is looked at or taken: see worker_caught_up. */
+		seq = dumper_commit_seq();
 		if (!worker_something_to_scan())
-			return true;
+			return worker_caught_up(seq);
 
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
@@ -313,8 +441,10 @@ worker_pass(bool *extension_missing)
 			pgstat_report_activity(STATE_IDLE, NULL);
 			*extension_missing = true;
 			worker_synced = false;
+			worker_extension = false;
 			return true;
 		}
+		worker_extension = true;
 
 		/*
 		 * Once per start (and per CREATE EXTENSION): after a pg_upgrade,
@@ -334,22 +464,13 @@ worker_pass(bool *extension_missing)
 			PushActiveSnapshot(GetTransactionSnapshot());
 		}
 
-		if (worker_redis == NULL)
+		if (!worker_connect(err, sizeof(err)))
 		{
-			worker_redis = dumper_redis_connect(dumper_redis_url, dumper_redis_timeout,
-												err, sizeof(err));
-			if (worker_redis == NULL)
-			{
-				PopActiveSnapshot();
-				AbortCurrentTransaction();
-				pgstat_report_activity(STATE_IDLE, NULL);
-				worker_failed(err, true);
-				return false;
-			}
-			if (worker_redis_url != NULL)
-				pfree(worker_redis_url);
-			worker_redis_url = MemoryContextStrdup(TopMemoryContext, dumper_redis_url);
-			dumper_stats_connection(DUMPER_CONN_CONNECTED);
+			PopActiveSnapshot();
+			AbortCurrentTransaction();
+			pgstat_report_activity(STATE_IDLE, NULL);
+			worker_failed(err, true);
+			return false;
 		}
 
 		n = dumper_deliver_batch(worker_redis, dumper_batch_size, &worker_scan_from,
@@ -390,6 +511,8 @@ worker_pass(bool *extension_missing)
 			worker_backoff_ms = 0;
 		}
 		dumper_stats_connection(DUMPER_CONN_CONNECTED);
+		if (!worker_caught_up(seq))
+			return false;
 		worker_maybe_rotate();
 		/*
 		 * Done, unless a commit hinted during the batch: a lock or buffer
@@ -437,7 +560,7 @@ dumper_worker_main(Datum main_arg pg_attribute_unused())
 	 * too (owner.c); this covers everything else the worker runs.
 	 */
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
-	dumper_worker_attach(&MyProc->procLatch, MyDatabaseId);
+	dumper_worker_attach(&MyProc->procLatch, MyDatabaseId, dumper_database);
 	on_shmem_exit(worker_exit, (Datum) 0);
 	pgstat_report_appname("dumper worker");
 	ereport(LOG, (errmsg("dumper worker started for database \"%s\"", dumper_database)));
@@ -474,7 +597,11 @@ dumper_worker_main(Datum main_arg pg_attribute_unused())
 	{
 		bool		extension_missing = false;
 		long		timeout;
+		TimestampTz now;
 
+		if (worker_retry_at != 0 && worker_probing &&
+			GetCurrentTimestamp() >= worker_probe_at)
+			worker_probe();
 		if (worker_retry_at == 0 || GetCurrentTimestamp() >= worker_retry_at)
 		{
 			worker_retry_at = 0;
@@ -482,22 +609,34 @@ dumper_worker_main(Datum main_arg pg_attribute_unused())
 			MemoryContextSwitchTo(pass_cxt);
 			(void) worker_pass(&extension_missing);
 			if (extension_missing)
+			{
+				worker_not_live();
 				worker_disconnect();
+			}
 		}
 
 		/*
-		 * Sleep until a commit sets the latch, the poll interval passes, or
-		 * the back-off ends; not long while another deliverer's claim kept
-		 * rows back (its rollback wakes no one).  A commit's wake-up during
-		 * a back-off is consumed without retrying early; its paths wait in
-		 * the queue.
+		 * Sleep until a commit sets the latch, the poll interval passes, the
+		 * back-off ends or its next probe is due, or the liveness key needs
+		 * refreshing; not long while another deliverer's claim kept rows
+		 * back (its rollback wakes no one).  A commit's wake-up during a
+		 * back-off is consumed without retrying early; its paths wait in the
+		 * queue.
 		 */
+		now = GetCurrentTimestamp();
 		if (worker_retry_at != 0)
-			timeout = Max(1, (long) ((worker_retry_at - GetCurrentTimestamp()) / 1000));
+		{
+			timeout = (long) ((worker_retry_at - now) / 1000);
+			if (worker_probing)
+				timeout = Min(timeout, (long) ((worker_probe_at - now) / 1000));
+		}
 		else if (worker_scan_from != InvalidBlockNumber || worker_scan_spill)
 			timeout = Min(dumper_naptime, WORKER_LEFT_BEHIND_MS);
 		else
 			timeout = dumper_naptime;
+		if (worker_retry_at == 0 && worker_extension && worker_live_at != 0)
+			timeout = Min(timeout, (long) ((worker_live_at - now) / 1000));
+		timeout = Max(timeout, 1);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 timeout, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
