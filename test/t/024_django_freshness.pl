@@ -266,13 +266,19 @@ for my $round (1 .. 2)
 	  or diag(join "\n", @res);
 }
 
-# A leader killed while it renders: its lease expires after the bound.
+# A leader killed while it renders: its lease expires after the bound.  Its
+# client is a bare socket: HTTP::Tiny would retry a GET whose connection
+# was closed, and the retry would take the lease again.
 ok(invalidate($path), 'dead leader: /slow/ invalidated');
 my $leader_out = '';
 my $leader = IPC::Run::start(
-	[ $^X, '-MHTTP::Tiny', '-e',
-	  q{print HTTP::Tiny->new(timeout => 60)->get($ARGV[0], { headers => { 'X-Demo-Pause' => 'dead' } })->{status}},
-	  "$base$path" ],
+	[ $^X, '-MIO::Socket::INET', '-e', q{
+		my $s = IO::Socket::INET->new($ARGV[0]) or die "connect: $!";
+		print $s "GET /slow/ HTTP/1.0\r\nHost: 127.0.0.1\r\nX-Demo-Pause: dead\r\n\r\n";
+		local $/;
+		my $reply = <$s>;
+		print defined $reply && length $reply ? 'answered' : 'closed';
+	}, $base =~ s{^http://}{}r ],
 	'<', \undef, '>', \$leader_out, '2>&1', IPC::Run::timeout(90));
 ok(DumperTest::wait_for(sub { -e "$tmp/pause/dead.paused" }, timeout => 30),
 	'dead leader: a request took the lease and is rendering (paused)');
@@ -280,10 +286,12 @@ my $pid = (render_lines($path))[-1][2];
 my $t0 = Time::HiRes::time();
 ok(kill('KILL', $pid), "dead leader: its gunicorn worker (pid $pid) is killed");
 $leader->finish;
+is($leader_out, 'closed', "dead leader: its client's connection was closed unanswered");
 $n = renders($path);
 my $res = get($path);
 my $waited = Time::HiRes::time() - $t0;
 is("$res->{status} " . label($res), '200 miss', 'dead leader: the next request rendered the page');
+cmp_ok($waited, '>', 1.0, 'dead leader: it waited for the dead lease (it renders no sooner)');
 cmp_ok($waited, '<', $bound + $slow_ms / 1000 + 1.5,
 	sprintf('dead leader: it waited no longer than the bound plus one render (%.2f s)', $waited));
 is(renders($path), $n + 1, 'dead leader: rendered once');
