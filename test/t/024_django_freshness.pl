@@ -268,13 +268,14 @@ for my $round (1 .. 2)
 
 # A leader killed while it renders: its lease expires after the bound.  Its
 # client is a bare socket: HTTP::Tiny would retry a GET whose connection
-# was closed, and the retry would take the lease again.
+# was closed, and the retry would take the lease again.  Its Host header
+# has the port, as the others': the URL is part of the lease's name.
 ok(invalidate($path), 'dead leader: /slow/ invalidated');
 my $leader_out = '';
 my $leader = IPC::Run::start(
 	[ $^X, '-MIO::Socket::INET', '-e', q{
 		my $s = IO::Socket::INET->new($ARGV[0]) or die "connect: $!";
-		print $s "GET /slow/ HTTP/1.0\r\nHost: 127.0.0.1\r\nX-Demo-Pause: dead\r\n\r\n";
+		print $s "GET /slow/ HTTP/1.0\r\nHost: $ARGV[0]\r\nX-Demo-Pause: dead\r\n\r\n";
 		local $/;
 		my $reply = <$s>;
 		print defined $reply && length $reply ? 'answered' : 'closed';
