@@ -165,8 +165,13 @@ sub renders { return scalar(my @l = render_lines(@_)) }
 my $path = '/icecream/vanilla/';
 get($path);
 my $n = renders($path);
+$redis->cmd('CONFIG', 'RESETSTAT');
 is(label(get($path)), 'hit', 'with the liveness key: the page is served from the cache');
 is(renders($path), $n, 'without rendering');
+my %calls = map { /^cmdstat_(\w+):calls=(\d+)/ ? ($1 => $2) : () } $redis->cmd('INFO', 'commandstats');
+delete @calls{qw(set del info config)};    # the worker's liveness SET and DELs; ours
+is(join(' ', map { "$_=$calls{$_}" } sort keys %calls), 'mget=1',
+	'a hit costs one Redis round trip: MGET of the stamp and the liveness key');
 
 # The worker serves another database: nothing vouches for demo's stamps.
 my $log_start = -s "$tmp/gunicorn.log";
@@ -213,12 +218,12 @@ sub invalidate
 	return DumperTest::wait_for(sub { $redis->cmd('EXISTS', "dumper:$p") eq '0' });
 }
 
-# Start N GETs of PATH at once (a barrier file), in their own processes;
-# return a sub that waits for them and returns their "status label seconds
-# body-digest" lines.
+# Start N GETs of PATH at once (a barrier file), in their own processes,
+# with header Accept-Language: LANG (default en); return a sub that waits
+# for them and returns their "status label seconds body-digest" lines.
 sub concurrent_gets
 {
-	my ($nreq, $p) = @_;
+	my ($nreq, $p, $lang) = @_;
 	my $go = "$tmp/go." . Time::HiRes::time();
 	my @kids;
 	for my $i (1 .. $nreq)
@@ -226,14 +231,14 @@ sub concurrent_gets
 		my $out = '';
 		my $h = IPC::Run::start(
 			[ $^X, '-MHTTP::Tiny', '-MTime::HiRes=time,sleep', '-MDigest::MD5=md5_hex', '-e', q{
-				my ($url, $go) = @ARGV;
+				my ($url, $go, $lang) = @ARGV;
 				my $until = time + 30;
 				sleep 0.002 until -e $go || time > $until;
 				my $t0 = time;
-				my $r = HTTP::Tiny->new(timeout => 60)->get($url);
+				my $r = HTTP::Tiny->new(timeout => 60)->get($url, { headers => { 'Accept-Language' => $lang } });
 				printf "%s %s %.3f %s\n", $r->{status}, $r->{headers}{'x-dumper-cache'} // '-',
 					time - $t0, md5_hex($r->{content} // '');
-			}, "$base$p", $go ],
+			}, "$base$p", $go, $lang // 'en' ],
 			'<', \undef, '>', \$out, '2>&1', IPC::Run::timeout(90));
 		push @kids, [ $h, \$out ];
 	}
@@ -265,6 +270,24 @@ for my $round (1 .. 2)
 	is(scalar(@slow), 0, "lease round $round: none waited longer than the bound")
 	  or diag(join "\n", @res);
 }
+
+# Another language under the same stamp: its lease names its own page key
+# (the variant list is known now), so it too renders once.
+$n = renders($path);
+my @fr = concurrent_gets(4, $path, 'fr')->();
+is(renders($path), $n + 1, 'lease by page key: 4 concurrent GETs of the French variant render it once')
+  or diag(join "\n", @fr);
+is(scalar(grep { /^200 (miss|hit) / } @fr), 4, 'lease by page key: all answered from that render')
+  or diag(join "\n", @fr);
+
+# A page that turns out not cacheable (it sets a cookie): the lease goes
+# away without a page, and the waiters render at once, not one by one.
+$n = renders('/visit/');
+my @visit = concurrent_gets(4, '/visit/')->();
+is(scalar(grep { /^200 / } @visit), 4, 'not cacheable: 4 concurrent GETs answered');
+is(renders('/visit/'), $n + 4, 'not cacheable: each rendered its own');
+is(scalar(grep { (split / /)[2] > 1.0 } @visit), 0, 'not cacheable: none waited for the bound')
+  or diag(join "\n", @visit);
 
 # A leader killed while it renders: its lease expires after the bound.  Its
 # client is a bare socket: HTTP::Tiny would retry a GET whose connection
