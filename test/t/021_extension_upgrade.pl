@@ -76,7 +76,9 @@ sub schema_dump
 
 for my $from (@released)
 {
-	$node->safe_psql('postgres', q{DROP DATABASE IF EXISTS updated});
+	# The worker is connected to the database of the previous version's
+	# round: FORCE ends its session, and the postmaster starts it again.
+	$node->safe_psql('postgres', q{DROP DATABASE IF EXISTS updated WITH (FORCE)});
 	$node->safe_psql('postgres', q{DROP DATABASE IF EXISTS fresh});
 	$node->safe_psql('postgres', q{CREATE DATABASE updated});
 	$node->safe_psql('postgres', q{CREATE DATABASE fresh});
