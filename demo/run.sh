@@ -108,6 +108,11 @@ key_gone() {
 	[ "$(redis-cli -h 127.0.0.1 -p "$redis_port" EXISTS "$1")" = 0 ]
 }
 
+# True when Redis holds the key KEY.
+key_there() {
+	[ "$(redis-cli -h 127.0.0.1 -p "$redis_port" EXISTS "$1")" = 1 ]
+}
+
 # Called by test/lib.sh's EXIT trap after PostgreSQL and Redis are stopped.
 # shellcheck disable=SC2317  # called from the EXIT trap
 dt_after_cleanup() {
@@ -176,7 +181,13 @@ if [ -z "$web_pid" ] || ! dt_poll 30 web_up; then
 	exit 1
 fi
 say "gunicorn serves the demo on http://127.0.0.1:$web_port/ with dumper_django's"
-say "middleware: pages are cached whole, under the path's stamp kept in Redis."
+say "middleware: pages are cached whole, under the path's stamp kept in Redis,"
+say "while dumper's worker keeps its liveness key there (connected, caught up):"
+if ! dt_poll 30 key_there dumper:@live:demo; then
+	dt_err "the worker's liveness key dumper:@live:demo did not appear within 30 s"
+	exit 1
+fi
+redis EXISTS dumper:@live:demo
 
 step "3. A person looks at vanilla's page, twice"
 say "The first GET renders the page (a miss) and stores it; the second is served"

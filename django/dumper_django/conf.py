@@ -1,8 +1,9 @@
 # dumper_django/conf.py: the DUMPER_* settings, read once per middleware.
 #
 # Rules: every setting has a default that works against a local Redis and
-# dumper's defaults; a bad value fails loudly at start-up (ImproperlyConfigured),
-# never at request time.  Nothing here talks to Redis.
+# dumper's defaults; a bad value fails loudly at start-up (ImproperlyConfigured,
+# and the system check dumper_django.E001), never at request time.  Nothing
+# here talks to Redis or the database.
 """The settings of dumper_django, with their defaults."""
 
 import re
@@ -33,7 +34,22 @@ DEFAULTS = {
     # Response header telling how the page was served (hit, miss, uncached,
     # not-modified), or None for none.
     "DUMPER_STATUS_HEADER": None,
+    # The Django database alias whose PostgreSQL database dumper serves: its
+    # NAME names the worker's liveness key, and read-your-writes waits on it.
+    "DUMPER_DATABASE": "default",
+    # The liveness key, when the database's real name differs from its
+    # settings NAME (a connection pooler's alias); None: derived from NAME.
+    "DUMPER_LIVENESS_KEY": None,
+    # How long a request waits for another one that renders the same page
+    # (the lease), seconds; 0: no lease, every miss renders.
+    "DUMPER_RENDER_WAIT_SECONDS": 2.0,
+    # After an unsafe request (POST...), how long to wait for the delivery of
+    # its writes (dumper_wait), seconds; 0: do not wait.
+    "DUMPER_WAIT_SECONDS": 2.0,
 }
+
+# Seconds between two warnings while the liveness key stays missing.
+LIVE_LOG_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +66,10 @@ class Config:
     redis_timeout: float
     redis_retry_seconds: float
     status_header: object
+    database: str
+    liveness_key: str
+    render_wait_seconds: float
+    wait_seconds: float
 
     def ignored(self, path):
         """True when the path matches one of DUMPER_IGNORE_PATHS."""
@@ -73,6 +93,18 @@ def _number(name, kind, minimum):
     return value
 
 
+def _database(alias):
+    """The settings NAME of database alias ALIAS (DUMPER_DATABASE), else ImproperlyConfigured."""
+    if alias not in settings.DATABASES:
+        raise ImproperlyConfigured(
+            f"DUMPER_DATABASE names the database alias {alias!r}, which is not in DATABASES")
+    name = settings.DATABASES[alias].get("NAME")
+    if not name or not isinstance(name, str):
+        raise ImproperlyConfigured(f"DATABASES[{alias!r}] has no NAME, so DUMPER_DATABASE cannot name "
+                                   "the database whose liveness key to read")
+    return name
+
+
 def load():
     """Read and check the settings; raise ImproperlyConfigured when one is wrong."""
     patterns = _get("DUMPER_IGNORE_PATHS")
@@ -85,6 +117,14 @@ def load():
     prefix = _get("DUMPER_KEY_PREFIX")
     if not isinstance(prefix, str):
         raise ImproperlyConfigured("DUMPER_KEY_PREFIX must be a string")
+    alias = _get("DUMPER_DATABASE")
+    liveness_key = _get("DUMPER_LIVENESS_KEY")
+    if liveness_key is None:
+        liveness_key = f"{prefix}@live:{_database(alias)}"
+    elif not isinstance(liveness_key, str) or not liveness_key:
+        raise ImproperlyConfigured("DUMPER_LIVENESS_KEY must be a non-empty string or None")
+    else:
+        _database(alias)
     return Config(
         redis_url=_get("DUMPER_REDIS_URL"),
         key_prefix=prefix,
@@ -96,4 +136,8 @@ def load():
         redis_timeout=_number("DUMPER_REDIS_TIMEOUT", float, 0.001),
         redis_retry_seconds=_number("DUMPER_REDIS_RETRY_SECONDS", float, 0),
         status_header=_get("DUMPER_STATUS_HEADER"),
+        database=alias,
+        liveness_key=liveness_key,
+        render_wait_seconds=_number("DUMPER_RENDER_WAIT_SECONDS", float, 0),
+        wait_seconds=_number("DUMPER_WAIT_SECONDS", float, 0),
     )

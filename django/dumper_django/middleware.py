@@ -25,15 +25,22 @@
 #   (or less, if the view asked for less) with must-revalidate, and, when
 #   cached, a weak ETag derived from the stamp and the variant: a conditional
 #   GET with the current ETag is answered 304 before any view runs.
-# - Redis unreachable: pages are rendered every time and neither read from
-#   nor written to the cache (a cached page cannot be checked); no ETag.
+# - Redis unreachable, or dumper's liveness key missing there (no worker
+#   vouches for the stamps): pages are rendered every time and neither read
+#   from nor written to the cache (a cached page cannot be checked); no ETag.
+# - A miss renders under a lease (leases.py): one render per invalidation,
+#   the other requests wait for it at most DUMPER_RENDER_WAIT_SECONDS.
+# - After POST, PUT, PATCH or DELETE, UpdateCache waits (bounded) until the
+#   request's writes are delivered (writes.py): the redirect shows them.
 # - The middleware never raises because of Redis; cache backend errors are
 #   Django's usual ones.
 """Cache middleware that serves whole pages and checks dumper's stamps in Redis."""
 
 import functools
 import hashlib
+import logging
 
+from django.apps import apps
 from django.core.cache import caches
 from django.http import HttpResponseNotModified
 from django.utils.cache import (
@@ -46,7 +53,11 @@ from django.utils.cache import (
 from django.utils.http import parse_etags
 
 from . import conf
-from .stamps import RedisUnavailable, Stamps
+from .leases import Leases
+from .stamps import InvalidatorDown, RedisUnavailable, Stamps
+from .writes import UNSAFE_METHODS, wait_for_delivery
+
+log = logging.getLogger("dumper_django")
 
 HIT, MISS, UNCACHED, NOT_MODIFIED = "hit", "miss", "uncached", "not-modified"
 
@@ -54,18 +65,25 @@ HIT, MISS, UNCACHED, NOT_MODIFIED = "hit", "miss", "uncached", "not-modified"
 class _State:
     """What FetchFromCache learned about a request, for UpdateCache."""
 
-    __slots__ = ("status", "prefix")
+    __slots__ = ("status", "prefix", "lease")
 
     def __init__(self, status, prefix=None):
-        """STATUS: hit, miss, uncached or not-modified; PREFIX: the stamped key prefix."""
+        """STATUS: hit, miss, uncached or not-modified; PREFIX: the stamped
+        key prefix; LEASE: the render lease this request holds, if any."""
         self.status = status
         self.prefix = prefix
+        self.lease = None
 
 
 @functools.lru_cache(maxsize=None)
 def _shared(config):
-    """The Stamps object of a configuration: one per process, shared by both middleware."""
-    return Stamps(config)
+    """The Stamps and Leases of a configuration: one per process, shared by
+    both middleware (and their threads)."""
+    if not apps.is_installed("dumper_django"):
+        log.warning('dumper_django: "dumper_django" is not in INSTALLED_APPS, so its system '
+                    "checks do not run: add it")
+    stamps = Stamps(config)
+    return stamps, Leases(stamps)
 
 
 def _key_prefix(config, stamp):
@@ -108,7 +126,7 @@ class _Base:
         self.get_response = get_response
         self.config = conf.load()
         self.cache = caches[self.config.cache_alias]
-        self.stamps = _shared(self.config)
+        self.stamps, self.leases = _shared(self.config)
 
 
 class FetchFromCacheMiddleware(_Base):
@@ -127,10 +145,17 @@ class FetchFromCacheMiddleware(_Base):
             return None
         try:
             stamp = self.stamps.stamp(request.path)
-        except RedisUnavailable:
+        except (RedisUnavailable, InvalidatorDown):
             request._dumper = _State(UNCACHED)
             return None
         state = request._dumper = _State(MISS, _key_prefix(self.config, stamp))
+        response = self._lookup(request, state)
+        if response is None and self.leases.enabled:
+            response = self._lease_or_wait(request, state)
+        return response
+
+    def _lookup(self, request, state):
+        """The page of REQUEST's variant under its stamp (or a 304), or None."""
         key = get_cache_key(request, state.prefix, "GET", self.cache)
         if key is None:
             return None     # no page of this stamp yet: render it
@@ -146,6 +171,35 @@ class FetchFromCacheMiddleware(_Base):
             return None
         response = get_conditional_response(request, etag=etag, response=response)
         state.status = NOT_MODIFIED if response.status_code == 304 else HIT
+        return response
+
+    def _lease_name(self, request, state):
+        """What the render lease of REQUEST names: its page's cache key, or,
+        while no variant list is known for the stamp, the stamped URL."""
+        key = get_cache_key(request, state.prefix, "GET", self.cache)
+        return key or f"{state.prefix}.url.{request.build_absolute_uri()}"
+
+    def _lease_or_wait(self, request, state):
+        """Take the page's render lease (then None: render), or wait for the
+        request holding it and return its page (leases.py)."""
+        try:
+            lease = self.leases.take(self._lease_name(request, state))
+            if lease is not None:
+                response = self._lookup(request, state)   # stored since our lookup?
+                if response is not None:
+                    self.leases.release(lease)
+                else:
+                    state.lease = lease
+                return response
+            response, lease = self.leases.wait(lambda: self._lookup(request, state),
+                                               lambda: self._lease_name(request, state))
+        except RedisUnavailable:
+            state.status = UNCACHED
+            return None
+        if lease is False:
+            state.status = UNCACHED     # waited the whole bound: render, do not store
+        else:
+            state.lease = lease         # ours, or None: render and store all the same
         return response
 
     def _not_modified(self, etag):
@@ -166,20 +220,28 @@ class UpdateCacheMiddleware(_Base):
     """Outermost: store a rendered page under the stamp read before the view ran."""
 
     def __call__(self, request):
-        """Let the request through, then store and label the response."""
-        response = self.get_response(request)
-        state = getattr(request, "_dumper", None)
-        if state is None:
-            return response     # not ours: another method, an ignored path
-        if state.status == MISS and cacheable(response):
-            self._browser_policy(response)
-            response = self.store(request, response, state)
-        elif state.status == UNCACHED and cacheable(response):
-            self._browser_policy(response)
-        if self.config.status_header:
-            response[self.config.status_header] = (
-                NOT_MODIFIED if response.status_code == 304 else state.status)
-        return response
+        """Let the request through, then store and label the response; after
+        an unsafe request, wait for the delivery of its writes."""
+        try:
+            response = self.get_response(request)
+            if request.method in UNSAFE_METHODS:
+                wait_for_delivery(self.config)
+            state = getattr(request, "_dumper", None)
+            if state is None:
+                return response     # not ours: another method, an ignored path
+            if state.status == MISS and cacheable(response):
+                self._browser_policy(response)
+                response = self.store(request, response, state)
+            elif state.status == UNCACHED and cacheable(response):
+                self._browser_policy(response)
+            if self.config.status_header:
+                response[self.config.status_header] = (
+                    NOT_MODIFIED if response.status_code == 304 else state.status)
+            return response
+        finally:
+            state = getattr(request, "_dumper", None)
+            if state is not None and state.lease is not None:
+                self.leases.release(state.lease)   # stored, not cacheable, or failed
 
     def _browser_policy(self, response):
         """Browsers may keep the page DUMPER_BROWSER_MAX_AGE seconds, then revalidate."""
@@ -195,7 +257,14 @@ class UpdateCacheMiddleware(_Base):
         etag = etag_for(etag_key)
         response["ETag"] = etag
         if hasattr(response, "render") and callable(response.render) and not response.is_rendered:
-            response.add_post_render_callback(lambda r: self.cache.set(key, r, timeout))
+            lease, state.lease = state.lease, None     # released once stored
+
+            def store_rendered(rendered):
+                """Store the page once rendered, then let the waiters have it."""
+                self.cache.set(key, rendered, timeout)
+                if lease is not None:
+                    self.leases.release(lease)
+            response.add_post_render_callback(store_rendered)
         else:
             self.cache.set(key, response, timeout)
         return get_conditional_response(request, etag=etag, response=response)

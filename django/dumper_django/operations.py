@@ -3,11 +3,33 @@
 # Rules: they only issue SQL through the migration's schema editor, so they
 # run in the migration's transaction and are reversible.  The extension must
 # exist (CREATE EXTENSION dumper needs a superuser, once per database); the
-# migration's role must own the model's table.  Table names come from the
-# model state of the migration, never from hand-written strings.
+# migration's role must own the model's table; without the extension the
+# operation fails with ExtensionMissing, naming the database, rather than
+# PostgreSQL's "function does not exist".  Table names come from the model
+# state of the migration, never from hand-written strings.
 """Migration operations: RegisterPaths and its reverse."""
 
 from django.db.migrations.operations.base import Operation
+
+
+class ExtensionMissing(Exception):
+    """RegisterPaths ran in a database without the extension dumper."""
+
+
+def _require_extension(schema_editor):
+    """Raise ExtensionMissing unless the extension dumper is in the database
+    (sqlmigrate, which only collects SQL, checks nothing)."""
+    if schema_editor.collect_sql:
+        return
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("SELECT current_database(), EXISTS "
+                       "(SELECT FROM pg_extension WHERE extname = 'dumper')")
+        database, installed = cursor.fetchone()
+    if not installed:
+        raise ExtensionMissing(
+            f'the extension "dumper" is not installed in database "{database}"; '
+            f"hint: a superuser runs CREATE EXTENSION dumper; in database {database}, "
+            "then the migration again")
 
 
 def _table(state, app_label, model_name):
@@ -51,6 +73,7 @@ class RegisterPaths(Operation):
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         """Register the model's table."""
+        _require_extension(schema_editor)
         table = schema_editor.quote_name(_table(to_state, app_label, self.model_name))
         if self.templates is not None:
             schema_editor.execute(
@@ -65,6 +88,7 @@ class RegisterPaths(Operation):
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         """Unregister the model's table."""
+        _require_extension(schema_editor)
         table = schema_editor.quote_name(_table(from_state, app_label, self.model_name))
         schema_editor.execute("SELECT dumper_unregister(%s::regclass)", [table])
 

@@ -78,6 +78,9 @@ sub manage
 
 manage('migrate', '--no-input');
 like(manage('demo_data'), qr/3 ice creams, 2 sizes/, 'migrations and sample data through Django');
+# Pages are cached only while the worker's liveness key is in Redis.
+ok(DumperTest::wait_for(sub { $redis->cmd('EXISTS', 'dumper:@live:demo') eq '1' }, timeout => 30),
+	'the worker keeps its liveness key in Redis');
 is($node->safe_psql('demo',
 	q{SELECT string_agg(table_name || ':' || join_tables::text, ' ' ORDER BY 1) FROM dumper_registrations}),
 	'shop_icecream:{shop_icecream_sizes} shop_size:{shop_icecream_sizes}',
@@ -335,7 +338,7 @@ ok(!defined $res->{headers}{etag}, 'Redis down: no ETag (nothing to revalidate a
 $node->safe_psql('demo', "UPDATE shop_icecream SET price = 340 WHERE slug = 'vanilla'");
 is(price(get($path)), 340, 'Redis down: a write shows at once (pages are not cached)');
 is(renders($path), $n + 2, 'Redis down: each GET rendered');
-$redis->start;
+$redis->start;    # empty: the worker writes its liveness key again within a second
 ok( DumperTest::wait_for(
 		sub {
 			get($path);

@@ -10,6 +10,7 @@
 #   DEMO_PAUSE_DIR         when set, a request with X-Demo-Pause: NAME pauses
 #                          its view (after reading the database) until the
 #                          file NAME.go appears there (see shop/views.py)
+#   DEMO_SLOW_MS           how long the page /slow/ takes to render (default 300)
 # DEBUG stays off: the demo is served as in production, by gunicorn.
 """Django settings for the dumper demo shop."""
 
@@ -22,7 +23,7 @@ SECRET_KEY = env("DEMO_SECRET_KEY", "demo-only-not-a-secret")
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 
-INSTALLED_APPS = ["shop"]
+INSTALLED_APPS = ["dumper_django", "shop"]
 
 MIDDLEWARE = [
     "dumper_django.middleware.UpdateCacheMiddleware",       # first: sees the final response
@@ -79,6 +80,7 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 
 DEMO_RENDER_LOG = env("DEMO_RENDER_LOG")
+DEMO_SLOW_MS = int(env("DEMO_SLOW_MS", "300"))
 DEMO_PAUSE_DIR = env("DEMO_PAUSE_DIR")
 
 LOGGING = {

@@ -12,10 +12,11 @@ import re
 import time
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
 from .models import IceCream, Size
 
@@ -70,6 +71,28 @@ def icecream_detail(request, slug):
     _count_render(request)
     _pause_if_asked(request)
     return render(request, "shop/icecream_detail.html", {"icecream": icecream, "sizes": sizes})
+
+
+@require_POST
+def icecream_rename(request, slug):
+    """POST name=...: rename an ice cream through the ORM, then 303 to its page
+    (which must show the new name: read-your-writes)."""
+    icecream = get_object_or_404(IceCream, slug=slug)
+    icecream.name = request.POST.get("name", "").strip()[:100] or icecream.name
+    icecream.save(update_fields=["name"])
+    response = HttpResponseRedirect(icecream.get_absolute_url())
+    response.status_code = 303     # See Other: the browser GETs the page
+    return response
+
+
+def slow(request):
+    """A page that takes DEMO_SLOW_MS to render: many requests at once after
+    an invalidation show whether it is rendered once (the render lease)."""
+    count = IceCream.objects.count()
+    _count_render(request)
+    _pause_if_asked(request)
+    time.sleep(settings.DEMO_SLOW_MS / 1000)
+    return HttpResponse(f"{count} ice creams, slowly\n", content_type="text/plain")
 
 
 def size_detail(request, slug):

@@ -1,0 +1,1 @@
+# dumper_django/management/commands: manage.py dumper_check.
