@@ -187,12 +187,17 @@ class Command(BaseCommand):
         return ": " + "; ".join(notes) if notes else ""
 
     def setting(self, name):
-        """The server's value of setting NAME, or None when this role may not read it."""
+        """The server's value of setting NAME, or None when this role may not read it.
+
+        pg_settings leaves out, without an error, the superuser-only
+        settings (dumper.redis_url) a role may not read.
+        """
         try:
             with transaction.atomic(using=self.config.database):
-                return self.query("SELECT current_setting(%s, true)", [name])[0]
+                row = self.query("SELECT setting FROM pg_catalog.pg_settings WHERE name = %s", [name])
         except DatabaseError:
             return None
+        return row[0] if row else None
 
     def check_liveness(self):
         """Link 6: the worker's liveness key is in Redis (pages are cached)."""
