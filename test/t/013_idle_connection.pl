@@ -1,7 +1,8 @@
 # The worker keeps its Redis connection between batches.  When Redis (its
 # `timeout` setting, CLIENT KILL, a proxy) closes it while idle, the next
-# batch is retried at once on a new connection: delivered without a failure
-# and without the one-second back-off.  A real outage still counts (003).
+# batch (or refresh of the liveness key) is retried at once on a new
+# connection: delivered without a failure and without the one-second
+# back-off.  A real outage still counts (003).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -39,9 +40,14 @@ $redis->cmd('CLIENT', 'KILL', 'TYPE', 'normal');
 ok($redis->wait_for(sub { other_clients() == 0 }), 'CLIENT KILL closed it');
 write_after_close(1, 'after CLIENT KILL');
 
+# The worker refreshes its liveness key every second, so its connection is
+# idle longer than Redis's shortest timeout (1 s) only while it is stopped.
+my $worker_pid = $node->safe_psql('postgres', 'SELECT worker_pid FROM dumper_stats');
+kill 'STOP', $worker_pid;
 $redis->cmd('CONFIG', 'SET', 'timeout', '1');
-ok($redis->wait_for(sub { other_clients() == 0 }, timeout => 30),
-	"Redis's idle timeout closed the worker's connection");
+my $closed = $redis->wait_for(sub { other_clients() == 0 }, timeout => 30);
+kill 'CONT', $worker_pid;
+ok($closed, "Redis's idle timeout closed the worker's connection");
 write_after_close(2, 'after the idle timeout');
 $redis->cmd('CONFIG', 'SET', 'timeout', '0');
 
