@@ -194,6 +194,31 @@ def _hammer(base, path, lang, stop, results):
         results.append((t0, time.time() - t0, status, how))
 
 
+class _Tail:
+    """The lines appended to the render log since the last read (path, language, time)."""
+
+    def __init__(self, path):
+        """Follow the render log PATH (it may not exist yet)."""
+        self.path, self.offset = path, 0
+
+    def read(self):
+        """The complete lines added since the last call, parsed."""
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        end = data.rfind(b"\n") + 1
+        self.offset += end
+        out = []
+        for line in data[:end].decode("utf-8").splitlines():
+            fields = line.split("\t")
+            if len(fields) >= 4:
+                out.append((fields[0], fields[1], float(fields[3])))
+        return out
+
+
 def _renders(render_log, path):
     """(language, unix time) of each render of PATH in the render log."""
     out = []
@@ -209,9 +234,12 @@ def cmd_stampede(args):
     """ARGS.clients clients on one page while it is invalidated ARGS.invalidations times.
 
     Clients are spread over the languages of ARGS.langs (one page variant
-    each).  Renders are attributed to the last invalidation committed before
-    they started; reported per language: median and max renders per
-    invalidation.  Also the longest request, and the statuses seen.
+    each).  After each invalidation the next waits until every variant was
+    rendered again (bounded by ARGS.render_timeout; "not_rerendered" counts
+    the misses) and at least ARGS.interval; renders are attributed to the
+    last invalidation committed before they started.  Reported per
+    language: median and max renders per invalidation; also the longest
+    request, and the statuses seen.
     """
     langs = args.langs.split(",")
     stop = threading.Event()
@@ -230,16 +258,26 @@ def cmd_stampede(args):
         if not warm:
             time.sleep(0.05)     # pacing of this check only
     conn = sql_connection(args.dsn)
-    marks = []
+    marks, late = [], 0
+    tail = _Tail(args.render_log)
+    tail.read()                          # renders before the first invalidation
     with conn.cursor() as cur:
-        t_next = time.time()
         for _ in range(args.invalidations):
-            marks.append(time.time())
+            mark = time.time()
+            marks.append(mark)
             cur.execute("SELECT dumper_invalidate(%s)", [args.path])
-            t_next += args.interval
-            pause = t_next - time.time()
+            # Bounded poll: every variant rendered again after this
+            # invalidation, so that its renders fall in its own window.
+            waiting = set(langs)
+            deadline = mark + args.render_timeout
+            while waiting and time.time() < deadline:
+                waiting -= {lang for p, lang, ts in tail.read() if p == args.path and ts >= mark}
+                if waiting:
+                    time.sleep(0.005)    # pacing of this check only
+            late += bool(waiting)
+            pause = mark + args.interval - time.time()
             if pause > 0:
-                time.sleep(pause)        # pacing: one invalidation per interval
+                time.sleep(pause)        # pacing: at most one invalidation per interval
     conn.close()
     t_end = time.time()
     stop.set()
@@ -268,6 +306,7 @@ def cmd_stampede(args):
                            "total": sum(c), "zero": c.count(0)}
                     for lang, c in counts.items()},
         "renders_outside": outside,
+        "not_rerendered": late,
         "requests": len(during),
         "statuses": statuses,
         "errors": sum(1 for r in during if r[2] != 200),
@@ -307,6 +346,7 @@ def main():
     s.add_argument("--interval", type=float, default=0.3)
     s.add_argument("--langs", default="en,fr")
     s.add_argument("--warmup-timeout", type=float, default=30.0)
+    s.add_argument("--render-timeout", type=float, default=5.0)
     args = p.parse_args()
     run = {"window": cmd_window, "ryw": cmd_ryw, "stampede": cmd_stampede}[args.cmd]
     json.dump(run(args), sys.stdout)
