@@ -5,8 +5,13 @@
 #
 # Stands up a throwaway Redis and PostgreSQL 15 (dumper's worker serving the
 # demo's database, so the new reader finds its liveness key), migrates the
-# demo shop, and serves it with three gunicorns (2 processes x 4 threads
-# each, same settings, same file cache backend, same Redis):
+# demo shop, and serves it with three gunicorns (BENCH_HITS_WORKERS
+# processes, default 1, of BENCH_HITS_THREADS threads, default 4; same
+# settings, same file cache backend, same Redis).  One process by default:
+# wrk's keep-alive connections stay with the process that accepted them,
+# and with two an uneven split (all eight on one, say) halved a run's rate
+# at random; one process measures the reader's cost per request, with the
+# other CPU left to wrk, Redis and PostgreSQL.  The variants:
 #   old     dumper_django as of commit BENCH_HITS_OLD (default 4c0165b, the
 #           last before issue 25), extracted with git archive
 #   new     the repository's django/dumper_django
@@ -36,6 +41,8 @@ source "$BENCH_DIR/lib.sh"
 ROUNDS=${BENCH_HITS_ROUNDS:-5}
 SECS=${BENCH_HITS_SECS:-5}
 CONNS=${BENCH_HITS_CONNS:-8}
+WORKERS=${BENCH_HITS_WORKERS:-1}
+THREADS=${BENCH_HITS_THREADS:-4}
 OLD=${BENCH_HITS_OLD:-4c0165b}
 PAGE=/icecream/vanilla/
 VARIANTS=(old new django)
@@ -139,7 +146,8 @@ hits_wait_quiet() {
 	local t0=$SECONDS max=20
 	[ "$QUIET_LEFT" -ge "$max" ] || max=$QUIET_LEFT
 	[ "$max" -gt 0 ] || return 0
-	dt_poll "$max" hits__quiet || true
+	# A loop on the clock, not dt_poll: each check takes about half a second.
+	while [ $((SECONDS - t0)) -lt "$max" ] && ! hits__quiet; do :; done
 	QUIET_LEFT=$((QUIET_LEFT - (SECONDS - t0)))
 }
 
@@ -196,7 +204,7 @@ for v in "${VARIANTS[@]}"; do
 	while [[ $used == *" ${PORT[$v]} "* ]]; do dt_free_port "PORT[$v]"; done
 	used+="${PORT[$v]} "
 	hits_run "$v" gunicorn --chdir "$repo/django/demo" --bind "127.0.0.1:${PORT[$v]}" \
-		--workers 2 --threads 4 django_hits_wsgi:application >"$DT_TMP/gunicorn-$v.log" 2>&1 &
+		--workers "$WORKERS" --threads "$THREADS" django_hits_wsgi:application >"$DT_TMP/gunicorn-$v.log" 2>&1 &
 	PID[$v]=$!
 	GUNICORN_PIDS+=("${PID[$v]}")
 done
@@ -222,7 +230,7 @@ hits_stop_servers
 
 # The report: per variant and round, then the ratios.
 {
-	echo "hit throughput of $PAGE (cached), gunicorn 2x4 per variant, wrk -c$CONNS, $ROUNDS rounds x ${SECS} s, interleaved"
+	echo "hit throughput of $PAGE (cached), gunicorn ${WORKERS}x$THREADS per variant, wrk -c$CONNS, $ROUNDS rounds x ${SECS} s, interleaved"
 	echo "commit $(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown), old reader from $OLD, $(nproc) CPUs"
 	for v in "${VARIANTS[@]}"; do
 		line="  $(printf '%-7s' "$v") requests/s:"
