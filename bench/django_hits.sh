@@ -94,6 +94,17 @@ hits_run() {
 	env "${envs[@]}" "$@"
 }
 
+# Replace the current (background) subshell by CMD... in the demo's
+# environment for variant V, so that $! is CMD's own pid (a gunicorn master,
+# stopped by that pid).
+hits_exec() {
+	local v=$1
+	shift
+	local -a envs
+	mapfile -t envs < <(hits_env "$v")
+	exec env "${envs[@]}" "$@"
+}
+
 # True when variant V's gunicorn answers /healthz/.
 hits_up() {
 	curl -fsS -o /dev/null "http://127.0.0.1:${PORT[$1]}/healthz/" 2>/dev/null
@@ -203,7 +214,7 @@ for v in "${VARIANTS[@]}"; do
 	dt_free_port "PORT[$v]"
 	while [[ $used == *" ${PORT[$v]} "* ]]; do dt_free_port "PORT[$v]"; done
 	used+="${PORT[$v]} "
-	hits_run "$v" gunicorn --chdir "$repo/django/demo" --bind "127.0.0.1:${PORT[$v]}" \
+	hits_exec "$v" gunicorn --chdir "$repo/django/demo" --bind "127.0.0.1:${PORT[$v]}" \
 		--workers "$WORKERS" --threads "$THREADS" django_hits_wsgi:application >"$DT_TMP/gunicorn-$v.log" 2>&1 &
 	PID[$v]=$!
 	GUNICORN_PIDS+=("${PID[$v]}")
