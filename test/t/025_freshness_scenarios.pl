@@ -23,7 +23,8 @@
 # acceptance criteria, not speed targets.  The load and the stopwatch are
 # test/py/freshness_load.py, whose JSON this file checks.  Every wait for
 # an asynchronous result is a bounded poll; the one fixed sleep is the
-# outage's length, which is the scenario itself.  Runs in about 2.5 minutes.
+# outage's length, which is the scenario itself.  Runs in about 1 min 45 s
+# (build included) on 2 CPUs; 19 subtests.
 use strict;
 use warnings;
 use Cwd ();
