@@ -1,9 +1,10 @@
 # django/demo/demo/urls.py: the demo's URLs.  Rules: every page path here is
 # one that the SQL paths functions (shop/migrations/0002_dumper.py) return,
-# so that writes invalidate it.
+# so that writes invalidate it; except /scen/ (shop/urls_scenarios.py), the
+# scenario views of test/t/025_freshness_scenarios.pl, which say why.
 """URL patterns of the demo shop."""
 
-from django.urls import path
+from django.urls import include, path
 
 from shop import views
 
@@ -17,4 +18,5 @@ urlpatterns = [
     path("visit/", views.visit, name="visit"),
     path("live/", views.live, name="live"),
     path("healthz/", views.healthz, name="healthz"),
+    path("scen/", include("shop.urls_scenarios")),     # test/t/025_freshness_scenarios.pl
 ]
