@@ -11,15 +11,23 @@
 #   variant list is learned for the stamp, Django's key of the URL; so it
 #   dies with the stamp, and requests of other variants do not queue long.
 # - Its expiry is the bound: a leader that crashed blocks no one past it.
-# - Release deletes the key only while it still holds the leader's token
-#   (a two-line Lua script, atomic in Redis): a leader slower than the bound
-#   has lost its lease to another request, whose lease a plain DEL would
-#   delete, letting a third request render too.
-# - A waiter polls with short growing sleeps (5 ms doubling to 50 ms).  When
-#   the page appears it is served; when the lease is gone without a page
-#   (the leader's response was not cacheable, or its lease expired) the
-#   waiter tries to take the lease and renders, leader or not; at the bound
-#   it renders without storing.  No request waits longer than the bound.
+# - Release acts only while the key still holds the leader's token (a short
+#   Lua script, atomic in Redis): a leader slower than the bound has lost
+#   its lease to another request, whose lease a plain DEL would delete,
+#   letting a third request render too.  A leader whose page was stored
+#   deletes the lease; one whose response could not be cached leaves the
+#   mark "-" for the rest of the bound, so that the requests waiting, and
+#   those arriving, render at once instead of one after another.
+# - The leader stores the page before the stamp's variant list (middleware),
+#   so a request that finds the list finds the page too.
+# - A waiter polls with short growing sleeps (5 ms doubling to 50 ms).  It
+#   watches the lease it started waiting on and the one its page's key now
+#   names (they differ once the variant list is learned).  When the page
+#   appears it is served; on the mark "-" it renders; when no lease is held
+#   and no page came (the leader crashed and its lease expired) it tries to
+#   take the lease and renders if it won, else waits for the winner; at the
+#   bound it renders without storing.  No request waits longer than the
+#   bound.
 # - Redis failures become RedisUnavailable, through the stamps' circuit.
 # - Hits never touch a lease: only misses pay these round trips.
 """Leases on page renders, kept in the Redis of the stamps."""
@@ -34,10 +42,16 @@ from .stamps import RedisUnavailable
 
 FIRST_SLEEP, LAST_SLEEP = 0.005, 0.05
 
-# Delete KEYS[1] only if it still holds ARGV[1].
+# The mark of a lease whose leader's response could not be cached.
+UNCACHEABLE = b"-"
+
+# While KEYS[1] holds ARGV[1] (the leader's token): delete it, or, when
+# ARGV[2] is a lifetime in ms, replace it with the mark for that long.
 _RELEASE = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then return redis.call('del', KEYS[1]) end
+redis.call('set', KEYS[1], '-', 'PX', ARGV[2])
+return 1
 """
 
 
@@ -79,18 +93,22 @@ class Leases:
                          px=max(1, int(self.bound * 1000)))
         return lease if won else None
 
-    def held(self, name):
-        """True while someone holds the lease on cache key NAME."""
-        return bool(self._call(self.client.exists, self.key(name)))
+    def holders(self, *names):
+        """The values of the leases on cache keys NAMES (None: not held), in
+        one round trip."""
+        return self._call(self.client.mget, [self.key(n) for n in names])
 
-    def release(self, lease):
-        """Give LEASE back, unless it expired and another request holds it now.
+    def release(self, lease, stored=True):
+        """Give LEASE back, unless it expired and another request holds it now:
+        deleted when the page was STORED, else marked uncacheable for the
+        rest of the bound.
 
         Never raises: a lease not released expires by itself within the bound.
         """
         try:
             self.stamps.check_circuit()
-            self._release(keys=[lease.key], args=[lease.token])
+            self._release(keys=[lease.key],
+                          args=[lease.token, "" if stored else str(max(1, int(self.bound * 1000)))])
         except (redis.RedisError, RedisUnavailable):
             pass
 
@@ -105,6 +123,7 @@ class Leases:
         """
         deadline = time.monotonic() + self.bound
         sleep = FIRST_SLEEP
+        first = name()
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -114,12 +133,20 @@ class Leases:
             response = lookup()
             if response is not None:
                 return response, None
-            if not self.held(name()):
-                # Stored and released between the lookup and here?
-                response = lookup()
-                if response is not None:
-                    return response, None
-                return None, self.take(name())
+            now = name()
+            values = self.holders(first, now)
+            if UNCACHEABLE in values:
+                return None, None
+            if any(v is not None for v in values):
+                continue
+            # Stored and released between the lookup and here?
+            response = lookup()
+            if response is not None:
+                return response, None
+            lease = self.take(now)
+            if lease is not None:
+                return None, lease
+            first = now     # another waiter won it: wait for its render
 
     def _call(self, command, *args, **kwargs):
         """Run a Redis command; a failure opens the stamps' circuit and

@@ -216,6 +216,33 @@ def _matches_if_none_match(request, etag):
     return any(t == "*" or t.removeprefix("W/") == etag.removeprefix("W/") for t in tags)
 
 
+class _DeferredSets:
+    """A cache whose set() waits for flush(): learn_cache_key's write of the
+    variant list, held back until the page itself is stored."""
+
+    def __init__(self, cache):
+        """CACHE: where flush() writes."""
+        self.cache = cache
+        self.sets = []
+
+    def set(self, *args, **kwargs):
+        """Remember a write."""
+        self.sets.append((args, kwargs))
+
+    def get(self, key, default=None):
+        """What KEY holds, remembered writes first (get_cache_key reads it)."""
+        for args, _ in reversed(self.sets):
+            if args[0] == key:
+                return args[1]
+        return self.cache.get(key, default)
+
+    def flush(self):
+        """Do the remembered writes, in order."""
+        for args, kwargs in self.sets:
+            self.cache.set(*args, **kwargs)
+        self.sets = []
+
+
 class UpdateCacheMiddleware(_Base):
     """Outermost: store a rendered page under the stamp read before the view ran."""
 
@@ -232,6 +259,9 @@ class UpdateCacheMiddleware(_Base):
             if state.status == MISS and cacheable(response):
                 self._browser_policy(response)
                 response = self.store(request, response, state)
+                if state.lease is not None:
+                    lease, state.lease = state.lease, None
+                    self.leases.release(lease)     # stored: the waiters have it
             elif state.status == UNCACHED and cacheable(response):
                 self._browser_policy(response)
             if self.config.status_header:
@@ -241,19 +271,26 @@ class UpdateCacheMiddleware(_Base):
         finally:
             state = getattr(request, "_dumper", None)
             if state is not None and state.lease is not None:
-                self.leases.release(state.lease)   # stored, not cacheable, or failed
+                # Not cacheable, or failed: the waiters render at once.
+                self.leases.release(state.lease, stored=False)
 
     def _browser_policy(self, response):
         """Browsers may keep the page DUMPER_BROWSER_MAX_AGE seconds, then revalidate."""
         patch_cache_control(response, max_age=self.config.browser_max_age, must_revalidate=True)
 
     def store(self, request, response, state):
-        """Keep RESPONSE under the request's stamp; return it (or a 304 for it)."""
+        """Keep RESPONSE under the request's stamp; return it (or a 304 for it).
+
+        The page is stored before the stamp's variant list: a request that
+        finds the list (and so the page's key) then finds the page too, and
+        does not take a lease on a page about to appear (leases.py).
+        """
         timeout = self.config.cache_seconds
-        key = learn_cache_key(request, response, timeout, state.prefix, self.cache)
+        variants = _DeferredSets(self.cache)
+        key = learn_cache_key(request, response, timeout, state.prefix, variants)
         etag_key = key
         if request.method == "HEAD":
-            etag_key = get_cache_key(request, state.prefix, "GET", self.cache) or key
+            etag_key = get_cache_key(request, state.prefix, "GET", variants) or key
         etag = etag_for(etag_key)
         response["ETag"] = etag
         if hasattr(response, "render") and callable(response.render) and not response.is_rendered:
@@ -262,9 +299,11 @@ class UpdateCacheMiddleware(_Base):
             def store_rendered(rendered):
                 """Store the page once rendered, then let the waiters have it."""
                 self.cache.set(key, rendered, timeout)
+                variants.flush()
                 if lease is not None:
                     self.leases.release(lease)
             response.add_post_render_callback(store_rendered)
         else:
             self.cache.set(key, response, timeout)
+            variants.flush()
         return get_conditional_response(request, etag=etag, response=response)
