@@ -101,6 +101,8 @@ class Stamps:
         """Log when the liveness key goes missing, every LIVE_LOG_SECONDS while
         it stays missing, and when it is back: the operator must know that
         pages are served uncached, and why."""
+        if alive and self._dead_since is None:
+            return      # the common case, without a clock read
         now = time.monotonic()
         if alive:
             if self._dead_since is not None:
