@@ -38,7 +38,23 @@ BEGIN;
 SELECT dumper_probe() ~ '^@probe:[0-9a-f]{32}$' AS probe_path;
 SELECT count(*) AS paths, bool_and(p LIKE '@probe:%') AS all_probes
 FROM dumper_transaction_paths() AS p;
-SELECT dumper_probe() <> dumper_probe() AS fresh_each_time;
+-- One per transaction, however many calls (any role may call it).
+SELECT dumper_probe() = dumper_probe() AS one_per_transaction;
+SELECT count(*) AS paths FROM dumper_transaction_paths() AS p;
+SELECT dumper_probe() AS first_probe \gset
+ROLLBACK;
+-- A rolled-back savepoint takes it out; the next call puts it back.
+BEGIN;
+SAVEPOINT s;
+SELECT dumper_probe() IS NOT NULL AS in_savepoint;
+ROLLBACK TO s;
+SELECT count(*) AS paths FROM dumper_transaction_paths() AS p;
+SELECT dumper_probe() IS NOT NULL AS again;
+SELECT count(*) AS paths FROM dumper_transaction_paths() AS p;
+ROLLBACK;
+-- A new transaction, a new path.
+BEGIN;
+SELECT dumper_probe() <> :'first_probe' AS fresh_per_transaction;
 ROLLBACK;
 -- Any role may probe; it cannot name the path.
 CREATE ROLE svc_probe;
