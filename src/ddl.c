@@ -311,10 +311,11 @@ dumper_sync_trigger(PG_FUNCTION_ARGS)
 /*
  * Give the dumper row and TRUNCATE triggers of each table of relids (and
  * of its partitions) their dependency on its paths function
- * (ddl_trigger_depend, which records none twice).
+ * (ddl_trigger_depend, which records none twice).  Each table is locked in
+ * lockmode before its triggers are looked at.
  */
 static void
-ddl_depend_triggers(List *relids)
+ddl_depend_triggers(List *relids, LOCKMODE lockmode)
 {
 	ListCell   *lc;
 
@@ -322,7 +323,7 @@ ddl_depend_triggers(List *relids)
 	{
 		ListCell   *lc2;
 
-		foreach(lc2, find_all_inheritors(lfirst_oid(lc), AccessShareLock, NULL))
+		foreach(lc2, find_all_inheritors(lfirst_oid(lc), lockmode, NULL))
 		{
 			Oid			row = get_trigger_oid(lfirst_oid(lc2), DUMPER_ROW_TRIGGER, true);
 			Oid			truncate = get_trigger_oid(lfirst_oid(lc2), DUMPER_TRUNCATE_TRIGGER, true);
@@ -373,7 +374,7 @@ dumper_sync_registrations(void)
 							0, NULL, NULL, NULL, SPI_OK_UPDATE_RETURNING);
 	relids = dumper_tuptable_oids(caller_cxt);
 	SPI_finish();
-	ddl_depend_triggers(relids);
+	ddl_depend_triggers(relids, AccessShareLock);
 }
 
 /*
@@ -386,6 +387,16 @@ dumper_sync_registrations(void)
  * triggers of every registered table with a paths function (and of its
  * partitions) their dependency on it, as a serial restore does; the ones
  * that have it already are left alone.  Read as the extension's owner.
+ *
+ * Each table is locked in ShareLock first, which conflicts with the lock
+ * CREATE TRIGGER holds until its transaction ends: a restore's CREATE
+ * TRIGGER in flight in another session (its dumper.sync_trigger ran
+ * before these rows were committed, so it saw none) is waited for and
+ * then seen here; one that starts later waits for this transaction, and
+ * its dumper.sync_trigger sees these rows.  Neither ever waits for the
+ * other the other way round (dumper.sync_trigger only reads
+ * dumper.registration), so they cannot deadlock; the lock holds up writers
+ * of the registered tables until the COPY commits, during a restore only.
  */
 void
 dumper_sync_restored_registrations(void)
@@ -401,7 +412,7 @@ dumper_sync_restored_registrations(void)
 							0, NULL, NULL, NULL, SPI_OK_SELECT);
 	relids = dumper_tuptable_oids(caller_cxt);
 	SPI_finish();
-	ddl_depend_triggers(relids);
+	ddl_depend_triggers(relids, ShareLock);
 }
 
 PG_FUNCTION_INFO_V1(dumper_sync_registrations_sql);
