@@ -65,7 +65,7 @@ demo:
 bench:
 	bash bench/run.sh
 
-# Memory safety (README, "Memory safety and fuzzing").
+# Memory safety (docs/development.md, "Memory safety and fuzzing").
 .PHONY: fuzz check-valgrind
 # Both libFuzzer targets (test/fuzz) for FUZZ_SECONDS each (default 60).
 fuzz:

@@ -5,7 +5,7 @@ Input: lines "key value..." (see bench/*.sh for the keys).  Output: one
 table.  A throughput ratio is the variant's median tps over the baseline's
 median tps; "min-max" shows the lowest and highest per-round ratio (each
 against the baseline of the same round), a view of the noise.  Targets are
-SPEC §6's; "met"/"missed" compares the median.
+docs/benchmarks.md's; "met"/"missed" compares the median.
 
 Usage: report.py RESULTS_FILE
 """
@@ -23,7 +23,7 @@ VARIANTS = [
     ("notify", "PL/pgSQL, pg_notify per path"),
     ("queue", "PL/pgSQL, queue INSERT per path"),
 ]
-# SPEC §6 minimum ratios for single-row UPDATE, by settings and variant.
+# Minimum ratios (docs/benchmarks.md), single-row UPDATE, by settings, variant.
 UPDATE_TARGETS = {("cpu", "sql"): 0.85, ("cpu", "templates"): 0.93,
                   ("durable", "sql"): 0.97, ("durable", "templates"): 0.97}
 ROWS = []
@@ -62,8 +62,8 @@ def verdict(ok):
 
 
 def throughput(res, settings, workload):
-    """The rows of one pgbench series; dumper's rows are checked against SPEC
-    §6's minimum (UPDATE only) and against both peers ("> peers")."""
+    """The rows of one pgbench series; dumper's rows are checked against the
+    minimum (UPDATE only) and against both peers ("> peers")."""
     variants = [(v, label) for v, label in VARIANTS
                 if rounds(res, "tps.%s.%s.%s" % (settings, workload, v))]
     tps = {v: rounds(res, "tps.%s.%s.%s" % (settings, workload, v)) for v, _ in variants}

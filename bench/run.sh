@@ -2,7 +2,7 @@
 # bench/run.sh: dumper's benchmark suite (`make bench`).  Measurement only.
 #
 # Stands up a throwaway PostgreSQL 15 (dumper's worker running) and Redis,
-# measures everything of SPEC §6 in one run on this machine, and prints one
+# measures every target (docs/benchmarks.md) in one run here, and prints one
 # table of ratios with the targets next to them: stdout gets the table only
 # (also written to bench/results/latest.txt), stderr the progress.
 #

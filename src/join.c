@@ -18,7 +18,7 @@
  *
  * The lookups run as the writer, so row-level security applies to them: a
  * join row that references a row the writer cannot see gathers nothing for
- * it (README.md).  Refusing every such write instead would refuse every
+ * it (docs/invalidation.md).  Refusing all such writes would refuse every
  * tenant of a row-level security setup, whose references are to its own
  * rows; TRUNCATE, which removes rows whatever the policies, is refused
  * (truncate.c).

@@ -5,7 +5,7 @@
  *	  tier it may cache, and the probe that ends a back-off early.
  *
  * The liveness key of a database is dumper.redis_prefix || '@live:' ||
- * its name (README.md, "Freshness").  The worker sets it, with a lifetime
+ * its name (docs/redis-contract.md).  The worker sets it, with a lifetime
  * of dumper.liveness_timeout, only while it is connected and has delivered
  * every commit it was told of; it deletes it when it stops cleanly, when
  * the extension is dropped, and after an error of its own.  Otherwise the

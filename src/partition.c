@@ -18,7 +18,7 @@
  * about to take, in its order (the parent, for DETACH its default partition,
  * then the partition), so no writer can add a row between the read and the
  * command.  DETACH ... CONCURRENTLY takes weaker locks: a row written to the
- * partition while it runs gets its paths from its own trigger (README.md).
+ * partition meanwhile gets paths from its own trigger (docs/invalidation.md).
  * Nothing is locked or read unless the current role owns the tables the
  * command needs it to own (ATTACH: both; DETACH: the parent; DROP TABLE: the
  * partition): the command would fail on its own, and must not queue behind
@@ -185,7 +185,7 @@ partition_lock_and_gather(Oid parentid, LOCKMODE parentmode, bool lock_default,
 {
 	char		kind = get_rel_relkind(partid);
 
-	/* A foreign table's rows are elsewhere: not read (README.md). */
+	/* A foreign table's rows are elsewhere: not read (docs/invalidation.md). */
 	if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE)
 		return;
 	if (!OidIsValid(parentid) ||

@@ -12,7 +12,7 @@
  * before the command, from the old values, and after it, from the new ones,
  * so the pages of both are invalidated.  It runs from the ProcessUtility
  * hook (twophase.c), which exists only when dumper is in
- * shared_preload_libraries (README.md), as the role running the command;
+ * shared_preload_libraries (docs/invalidation.md), as the command's role;
  * the paths go with the command's transaction, so a command that fails
  * invalidates nothing.
  *
@@ -45,7 +45,7 @@
  * table's owner with FORCE ROW LEVEL SECURITY); the command fails rather
  * than leave pages stale.
  *
- * Not covered (README.md, Limits): other commands that change what paths a
+ * Not covered (docs/invalidation.md): other commands that change what paths a
  * row gives without writing it, such as ALTER TYPE ... RENAME VALUE of an
  * enum; ADD COLUMN with a volatile DEFAULT needs nothing (it fills a new
  * column, which no existing template can name).

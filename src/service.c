@@ -5,7 +5,7 @@
  *	  dumper_wait() (read-your-writes), dumper_probe(), and the warnings of
  *	  CREATE EXTENSION and dumper_register when nothing would deliver.
  *
- * The design is in README.md, "Freshness": a session remembers the number
+ * Design: docs/design.md, "Read-your-writes".  A session remembers the number
  * its last commit that queued paths took (shmem.c), and dumper_wait sleeps
  * on a condition variable until the worker publishes that it delivered
  * through that number.
@@ -253,7 +253,7 @@ PG_FUNCTION_INFO_V1(dumper_probe);
 /*
  * dumper_probe(): queue the invalidation of a fresh path '@probe:<hex>' in
  * the current transaction and return it, so that a web tier can check the
- * whole chain (README.md, "The Redis contract with the web tier").  No page
+ * whole chain (docs/redis-contract.md, "Checking the chain").  No page
  * has such a path.  One path per transaction, however many calls: any role
  * may call it, and must not be able to fill the queue with it.  Each call
  * adds it again (the set ignores a duplicate), in case a rolled-back

@@ -29,7 +29,7 @@
  * it kept inserted again) would leave seeing an empty queue.  At READ
  * COMMITTED the queues are therefore read under a snapshot taken once both
  * are locked, as a statement naming them would; a REPEATABLE READ reader
- * keeps its transaction's, and sees the queue as it was then (README.md).
+ * keeps its transaction's, and sees the queue as it was then (docs/design.md).
  *
  *-------------------------------------------------------------------------
  */

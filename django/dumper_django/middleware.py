@@ -15,7 +15,7 @@
 # (outermost, so it sees every header the other middleware add) stores a
 # miss under that same stamp.  A render that read data from before a commit
 # and is stored after dumper deleted the stamp lands under a stamp no reader
-# asks for any more: it is never served (README.md, "The Django integration").
+# asks for any more: it is never served (docs/django.md).
 #
 # Rules:
 # - Only GET and HEAD, only paths not in DUMPER_IGNORE_PATHS, only 200

@@ -42,7 +42,7 @@ DROP TABLE event_2026_rest, event_2026;
 SELECT * FROM dumper_transaction_paths() ORDER BY 1;
 ROLLBACK;
 -- DROP TABLE of the registered table itself: the whole table goes, its
--- registration with it, and nothing is invalidated (README.md).
+-- registration with it, and nothing is invalidated (docs/invalidation.md).
 BEGIN;
 DROP TABLE event CASCADE;
 SELECT * FROM dumper_transaction_paths() ORDER BY 1;

@@ -148,7 +148,7 @@ TRUNCATE dumper.queue, dumper.spill_queue;
 -- truncating role, so dumper, reading as that role, would miss their
 -- paths: such a TRUNCATE is refused (42501), of the registered table and of
 -- its join table.  The owner and a BYPASSRLS role truncate as usual.  Join
--- rows written under a policy look up what the writer sees (README.md).
+-- rows written under a policy look up what the writer sees (docs/invalidation.md).
 RESET search_path;
 SET ROLE dumper_app;
 CREATE TABLE public.shop (id int PRIMARY KEY, slug text, tenant name);

@@ -201,7 +201,7 @@ SELECT * FROM dumper_transaction_paths() ORDER BY 1;
 ROLLBACK;
 
 -- A value whose output depends on the session's settings is rendered under
--- the writer's own (README, "Values that depend on session settings").
+-- the writer's own (docs/invalidation.md, session settings).
 CREATE TABLE event (id int PRIMARY KEY, day date);
 SELECT dumper_register('event', templates => ARRAY['/events/{day}/']);
 BEGIN;

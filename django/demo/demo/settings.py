@@ -64,7 +64,7 @@ CACHES = {
     }
 }
 
-# dumper_django (README.md, "The Django integration").
+# dumper_django (docs/django.md).
 DUMPER_REDIS_URL = env("DUMPER_REDIS_URL", "redis://127.0.0.1:6379/0")
 DUMPER_KEY_PREFIX = "dumper:"
 DUMPER_IGNORE_PATHS = [r"^/admin/", r"^/live/"]
