@@ -30,6 +30,7 @@ OBJS = \
 	src/service.o \
 	src/liveness.o \
 	src/views.o \
+	src/preview.o \
 	src/worker.o
 
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)

@@ -384,6 +384,68 @@ AS 'MODULE_PATHNAME', 'dumper_check_served'
 LANGUAGE C STRICT VOLATILE;
 REVOKE ALL ON FUNCTION dumper.check_served(pg_catalog.text) FROM PUBLIC;
 
+-- The paths a write of a row would invalidate, computed without writing it
+-- (preview.c): the paths function runs as the caller, who needs SELECT on
+-- the row's table.
+CREATE FUNCTION dumper_paths_of(row_value pg_catalog.anyelement)
+RETURNS SETOF pg_catalog.text
+AS 'MODULE_PATHNAME', 'dumper_paths_of'
+LANGUAGE C STRICT VOLATILE;
+
+COMMENT ON FUNCTION dumper_paths_of(pg_catalog.anyelement) IS
+'the paths a write of this row of a registered table would invalidate, without writing it';
+
+-- What the views and their columns mean, with their units, for \d+ and
+-- every tool that reads pg_description.
+COMMENT ON VIEW dumper_pending IS
+'committed invalidations not yet delivered to Redis: one row per path (a transaction that queued n paths shows n rows)';
+COMMENT ON COLUMN dumper_pending.path IS
+'the path whose key is to be deleted; NULL unless the reader is a superuser or a member of pg_read_all_stats';
+COMMENT ON COLUMN dumper_pending.enqueued_at IS
+'when the path was queued: at its transaction''s pre-commit, or when the transaction spilled it past dumper.work_mem';
+COMMENT ON COLUMN dumper_pending.transaction_id IS
+'the transaction that queued the path';
+
+COMMENT ON VIEW dumper_registrations IS
+'registered tables, with their source of paths and their triggers: those the reader owns or has a privilege on, every one to superusers and members of pg_read_all_stats';
+COMMENT ON COLUMN dumper_registrations.table_name IS
+'the registered table';
+COMMENT ON COLUMN dumper_registrations.paths_function IS
+'the function returning the paths of a row; NULL when the table is registered with templates';
+COMMENT ON COLUMN dumper_registrations.templates IS
+'the path templates filled from a row''s columns; NULL when the table is registered with a paths function';
+COMMENT ON COLUMN dumper_registrations.join_tables IS
+'the join tables whose writes invalidate the paths of the rows of this table they reference';
+COMMENT ON COLUMN dumper_registrations.triggers IS
+'the names of dumper''s triggers on the table';
+
+COMMENT ON VIEW dumper_stats IS
+'delivery state: the worker, its Redis connection, counters since server start (needs shared_preload_libraries), and the queue';
+COMMENT ON COLUMN dumper_stats.worker_pid IS
+'the process ID of the background worker; NULL when none runs';
+COMMENT ON COLUMN dumper_stats.connection IS
+'the worker''s Redis connection: connected, disconnected, backing off or no worker';
+COMMENT ON COLUMN dumper_stats.paths_delivered IS
+'paths whose deletion Redis acknowledged, since server start (a path counts again when sent again)';
+COMMENT ON COLUMN dumper_stats.batches_delivered IS
+'batches of paths (up to dumper.batch_size each) Redis acknowledged, since server start';
+COMMENT ON COLUMN dumper_stats.failures IS
+'failed delivery attempts (Redis refused, timed out or answered an error), since server start';
+COMMENT ON COLUMN dumper_stats.last_error IS
+'the last delivery error; NULL unless the reader is a superuser or a member of pg_read_all_stats';
+COMMENT ON COLUMN dumper_stats.last_error_at IS
+'when the last delivery error happened; NULL if none since server start';
+COMMENT ON COLUMN dumper_stats.last_delivery_at IS
+'when Redis last acknowledged a batch; NULL if none since server start';
+COMMENT ON COLUMN dumper_stats.pending_rows IS
+'queue rows waiting for delivery: one per committed transaction (or per chunk of one with many paths), not one per path as in dumper_pending';
+COMMENT ON COLUMN dumper_stats.oldest_pending_age IS
+'how long the oldest queue row has waited; NULL when nothing waits';
+COMMENT ON COLUMN dumper_stats.worker_database IS
+'the database the running worker serves; NULL when none runs';
+COMMENT ON COLUMN dumper_stats.serves_this_database IS
+'whether dumper is preloaded and dumper.database names this database';
+
 -- Manual invalidation and delivery are granted explicitly.
 REVOKE ALL ON FUNCTION dumper_invalidate(pg_catalog.text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION dumper_deliver(pg_catalog.int4) FROM PUBLIC;

@@ -4,9 +4,9 @@
 # partitioned table, pure and explicit join tables, pending rows) and then
 # updated, and one where the current version was installed and filled the
 # same way, have the same schema, extension members included (pg_dump
-# --schema-only --binary-upgrade dumps them), with the same privileges;
-# the updated one then delivers what was pending and every registration
-# still invalidates.
+# --schema-only --binary-upgrade dumps them), with the same privileges and
+# the same comments; the updated one then delivers what was pending and
+# every registration still invalidates.
 use strict;
 use warnings;
 use IPC::Run;
@@ -114,6 +114,17 @@ for my $from (@released)
 		fail("$from: the updated schema, privileges included, is the fresh one");
 		diag($diff);
 	}
+
+	# The comments (the dump above leaves them out): every member's, the
+	# views' columns included, as a fresh CREATE EXTENSION gives them.
+	my $comments = q{
+		SELECT pg_describe_object(d.classoid, d.objoid, d.objsubid) || ': ' || d.description
+		FROM pg_description AS d
+		JOIN pg_depend AS e ON e.classid = d.classoid AND e.objid = d.objoid AND e.deptype = 'e'
+		JOIN pg_extension AS x ON x.oid = e.refobjid AND x.extname = 'dumper'
+		ORDER BY 1};
+	is($node->safe_psql('updated', $comments), $node->safe_psql('fresh', $comments),
+		"$from: the updated comments are the fresh ones");
 
 	# Delivery and every registration work in the updated database.
 	my @keys = map { "dumper:$_" }
