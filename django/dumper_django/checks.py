@@ -50,7 +50,7 @@ def check_dumper(app_configs, **kwargs):
         config = conf.load()
     except ImproperlyConfigured as e:
         return [checks.Error(f"dumper_django settings: {e}",
-                             hint="Fix the setting named; README.md lists them.",
+                             hint="Fix the setting named; docs/django.md, Settings, lists them.",
                              id="dumper_django.E001")]
     problems = check_middleware(list(settings.MIDDLEWARE))
     if any(p.id == "dumper_django.W001" for p in problems):

@@ -62,7 +62,7 @@ class Command(BaseCommand):
         try:
             self.config = conf.load()
         except ImproperlyConfigured as e:
-            raise _fail("settings", str(e), "fix the setting named (README.md lists them)")
+            raise _fail("settings", str(e), "fix the setting named (docs/django.md, Settings, lists them)")
         self.redis = redis.Redis.from_url(self.config.redis_url,
                                           socket_timeout=self.config.redis_timeout,
                                           socket_connect_timeout=self.config.redis_timeout)
