@@ -345,7 +345,7 @@ ddl_depend_triggers(List *relids)
  * dumper.registration, no write.  It runs as the extension's owner from
  * the event trigger of any role's DROP FUNCTION and from the worker: the
  * comparison is spelled column by column with qualified operators (a row
- * comparison or IS DISTINCT FROM would look "=" up by name), and owner.c
+ * comparison or IS DISTINCT FROM would look "=" up by name), and spi.c
  * pins the search_path besides.
  */
 void
@@ -377,7 +377,7 @@ dumper_sync_registrations(void)
 }
 
 /*
- * After a COPY into dumper.registration (a restore's data; restore.c,
+ * After a COPY into dumper.registration (a restore's data; utility.c,
  * from the ProcessUtility hook): a parallel restore may load these rows
  * after the CREATE TRIGGER statements of the tables they register
  * (pg_restore -j orders data and post-data items by dependencies only),

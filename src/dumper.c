@@ -186,6 +186,7 @@ _PG_init(void)
 		dumper_shmem_init();
 		dumper_worker_register();
 		dumper_twophase_init();
+		dumper_utility_init();
 	}
 
 	dumper_pathset_init();

@@ -146,7 +146,7 @@ extern void dumper_rewrite_utility(PlannedStmt *pstmt, const char *queryString,
 struct CreateTrigStmt;
 extern void dumper_restore_before_create_trigger(struct CreateTrigStmt *stmt);
 extern void dumper_restore_check_statement(Node *parsetree);
-extern void dumper_restore_after_statement(Node *parsetree);
+extern bool dumper_restore_loaded_registrations(Node *parsetree);
 
 /* ddl.c: keeping registrations up to date with the schema */
 extern void dumper_sync_registrations(void);
@@ -162,9 +162,15 @@ extern void dumper_warn_if_unserved(const char *what, bool registration);
 
 /* twophase.c: waking the worker after COMMIT PREPARED */
 extern void dumper_twophase_init(void);
-extern void dumper_twophase_shmem_request(void);
-extern void dumper_twophase_shmem_startup(void);
 extern void dumper_twophase_prepared(bool queued);
+extern bool dumper_twophase_utility(PlannedStmt *pstmt, const char *queryString,
+									bool readOnlyTree, ProcessUtilityContext context,
+									ParamListInfo params, QueryEnvironment *queryEnv,
+									DestReceiver *dest, QueryCompletion *qc,
+									ProcessUtility_hook_type next);
+
+/* utility.c: the ProcessUtility hook */
+extern void dumper_utility_init(void);
 
 /* views.c: what dumper's views show */
 extern bool dumper_may_read_all(void);

@@ -18,7 +18,7 @@
  * usable by the writer or by whoever reads dumper_registrations (a function
  * is called by OID without USAGE on its schema).
  *
- * The table is read as the extension's owner (owner.c), with the latest
+ * The table is read as the extension's owner (spi.c), with the latest
  * snapshot.
  *
  * Errors: may ereport (SPI); callers are in a transaction.

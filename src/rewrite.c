@@ -11,7 +11,7 @@
  * that a registration covers (a registered table, or a partition of one):
  * before the command, from the old values, and after it, from the new ones,
  * so the pages of both are invalidated.  It runs from the ProcessUtility
- * hook (twophase.c), which exists only when dumper is in
+ * hook (utility.c), which exists only when dumper is in
  * shared_preload_libraries (README.md), as the role running the command;
  * the paths go with the command's transaction, so a command that fails
  * invalidates nothing.
@@ -252,7 +252,7 @@ rewrite_before(AlterTableStmt *stmt)
 }
 
 /*
- * The ProcessUtility hook's part (twophase.c calls it in place of running
+ * The ProcessUtility hook's part (utility.c calls it in place of running
  * the statement with next): an ALTER TABLE changing a column's type gathers
  * the paths of the rows it rewrites before and after running; any other
  * statement just runs.

@@ -7,9 +7,6 @@
  * The segment exists only when dumper is in shared_preload_libraries; every
  * function here is a no-op (or reports "no worker") without it.
  *
- * Its hooks also request and create twophase.c's table of prepared
- * transactions, so that the extension has one pair of shared memory hooks.
- *
  * Locking: one spinlock protects the statistics and the worker's identity.
  * Committing backends read the latch pointer without the lock: it is written
  * once by the worker at start and cleared at exit, and setting a latch that
@@ -48,8 +45,6 @@
 
 #include "dumper.h"
 #include "shmem.h"
-
-#define DUMPER_ERROR_LEN	256
 
 /*
  * A commit's rows in at most this many consecutive blocks are marked block
@@ -90,17 +85,16 @@ static DumperShared *dumper_shared = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
-/* Ask the postmaster for our segment and twophase.c's table. */
+/* Ask the postmaster for our segment. */
 static void
 dumper_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(sizeof(DumperShared)));
-	dumper_twophase_shmem_request();
 }
 
-/* Create or attach to the segment and twophase.c's table. */
+/* Create or attach to the segment. */
 static void
 dumper_shmem_startup(void)
 {
@@ -123,7 +117,6 @@ dumper_shmem_startup(void)
 		pg_atomic_init_u64(&dumper_shared->delivered_seq, 0);
 		ConditionVariableInit(&dumper_shared->delivered_cv);
 	}
-	dumper_twophase_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -401,65 +394,27 @@ dumper_stats_connection(DumperConnState state)
 	SpinLockRelease(&dumper_shared->mutex);
 }
 
-PG_FUNCTION_INFO_V1(dumper_stats);
-
 /*
- * dumper.stats(): the shared statistics as one row; the dumper_stats view
- * adds what the queue says.
+ * Copy the worker's identity and the delivery statistics into *snap, for
+ * the dumper_stats view (views.c).  False, and *snap zeroed, without the
+ * segment.
  */
-Datum
-dumper_stats(PG_FUNCTION_ARGS)
+bool
+dumper_stats_snapshot(DumperStats *snap)
 {
-	TupleDesc	tupdesc;
-	Datum		values[10];
-	bool		nulls[10] = {0};
-	DumperShared snap;
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-
+	memset(snap, 0, sizeof(*snap));
 	if (dumper_shared == NULL)
-	{
-		memset(&snap, 0, sizeof(snap));
-		nulls[0] = true;
-		values[1] = CStringGetTextDatum("no worker");
-	}
-	else
-	{
-		const char *conn;
-
-		SpinLockAcquire(&dumper_shared->mutex);
-		memcpy(&snap, dumper_shared, sizeof(snap));
-		SpinLockRelease(&dumper_shared->mutex);
-
-		if (snap.worker_pid == 0)
-			conn = "no worker";
-		else if (snap.connection == DUMPER_CONN_CONNECTED)
-			conn = "connected";
-		else if (snap.connection == DUMPER_CONN_BACKING_OFF)
-			conn = "backing off";
-		else
-			conn = "disconnected";
-		values[0] = Int32GetDatum(snap.worker_pid);
-		nulls[0] = (snap.worker_pid == 0);
-		values[1] = CStringGetTextDatum(conn);
-	}
-	values[2] = Int64GetDatum(snap.paths_delivered);
-	values[3] = Int64GetDatum(snap.batches_delivered);
-	values[4] = Int64GetDatum(snap.failures);
-	values[5] = CStringGetTextDatum(snap.last_error);
-	/* Like a query's text in pg_stat_activity (views.c). */
-	nulls[5] = (snap.last_error[0] == '\0') || !dumper_may_read_all();
-	values[6] = TimestampTzGetDatum(snap.last_error_at);
-	nulls[6] = (snap.last_error_at == 0);
-	values[7] = TimestampTzGetDatum(snap.last_delivery_at);
-	nulls[7] = (snap.last_delivery_at == 0);
-	/* Since 1.2 (a 1.1 definition has eight columns; the rest is unread). */
-	values[8] = CStringGetDatum("");
-	nulls[8] = (snap.worker_pid == 0);
-	if (!nulls[8])
-		values[8] = DirectFunctionCall1(namein, CStringGetDatum(snap.worker_dbname));
-	values[9] = BoolGetDatum(dumper_serves_this_database());
-
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+		return false;
+	SpinLockAcquire(&dumper_shared->mutex);
+	snap->worker_pid = dumper_shared->worker_pid;
+	strlcpy(snap->worker_dbname, dumper_shared->worker_dbname, NAMEDATALEN);
+	snap->connection = dumper_shared->connection;
+	snap->paths_delivered = dumper_shared->paths_delivered;
+	snap->batches_delivered = dumper_shared->batches_delivered;
+	snap->failures = dumper_shared->failures;
+	snap->last_delivery_at = dumper_shared->last_delivery_at;
+	snap->last_error_at = dumper_shared->last_error_at;
+	strlcpy(snap->last_error, dumper_shared->last_error, DUMPER_ERROR_LEN);
+	SpinLockRelease(&dumper_shared->mutex);
+	return true;
 }

@@ -13,6 +13,7 @@
 #include "storage/block.h"
 #include "storage/condition_variable.h"
 #include "storage/latch.h"
+#include "utils/timestamp.h"
 
 /* What the worker's connection to Redis is doing, for dumper_stats. */
 typedef enum DumperConnState
@@ -54,5 +55,24 @@ extern ConditionVariable *dumper_delivered_cv(uint64 *delivered);
 extern void dumper_stats_delivered(int64 paths);
 extern void dumper_stats_failure(const char *error);
 extern void dumper_stats_connection(DumperConnState state);
+
+/* Longest last_error kept, in bytes. */
+#define DUMPER_ERROR_LEN	256
+
+/* The worker's identity and delivery statistics, as dumper_stats shows them. */
+typedef struct DumperStats
+{
+	pid_t		worker_pid;		/* 0: no worker runs */
+	char		worker_dbname[NAMEDATALEN];
+	DumperConnState connection;
+	int64		paths_delivered;
+	int64		batches_delivered;
+	int64		failures;
+	TimestampTz last_delivery_at;	/* 0: never */
+	TimestampTz last_error_at;	/* 0: never */
+	char		last_error[DUMPER_ERROR_LEN];
+} DumperStats;
+
+extern bool dumper_stats_snapshot(DumperStats *snap);
 
 #endif							/* DUMPER_SHMEM_H */

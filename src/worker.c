@@ -566,7 +566,7 @@ dumper_worker_main(Datum main_arg pg_attribute_unused())
 	 * The worker is a superuser: no search_path of the database's or of
 	 * the role's settings (ALTER DATABASE ... SET) may name a schema whose
 	 * operators its statements would find first.  Each statement pins it
-	 * too (owner.c); this covers everything else the worker runs.
+	 * too (spi.c); this covers everything else the worker runs.
 	 */
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	dumper_worker_attach(&MyProc->procLatch, MyDatabaseId, dumper_database);
