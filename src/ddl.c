@@ -354,8 +354,7 @@ dumper_sync_registrations(void)
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	List	   *relids;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	SPI_connect();
 	dumper_execute_as_owner("UPDATE dumper.registration AS r"
 							"   SET paths_oid = p.oid, paths_schema = n.nspname,"
 							"       paths_name = p.proname"
@@ -394,8 +393,7 @@ dumper_sync_restored_registrations(void)
 	List	   *relids;
 
 	dumper_sync_registrations();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	SPI_connect();
 	dumper_execute_as_owner("SELECT tbl::pg_catalog.oid FROM dumper.registration"
 							" WHERE paths_oid IS NOT NULL",
 							0, NULL, NULL, NULL, SPI_OK_SELECT);

@@ -838,8 +838,7 @@ regcache_evaluate(RegEntry *entry, Relation rel, HeapTuple tuple)
 	}
 	else
 	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
+		SPI_connect();
 		if (entry->regdesc == NULL)
 			value = heap_copy_tuple_as_datum(tuple, RelationGetDescr(rel));
 		else if (entry->map == NULL)
@@ -938,8 +937,7 @@ dumper_regcache_gather(Relation rel, HeapTuple tuple, HeapTuple newtuple)
 
 	if (regcache_stale(entry))
 	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
+		SPI_connect();
 		regcache_build(entry, rel);
 		SPI_finish();
 	}

@@ -119,8 +119,7 @@ dumper_registration_read(Oid relid, DumperRegistration *reg)
 
 	reg->funcoid = InvalidOid;
 	reg->templates = NIL;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	SPI_connect();
 	dumper_owner_enter(&scope);
 	args[0] = ObjectIdGetDatum(relid);
 

@@ -341,8 +341,7 @@ registry_join_explicit(Oid relid)
 	int			ret;
 
 	args[0] = ObjectIdGetDatum(relid);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	SPI_connect();
 	dumper_owner_enter(&scope);
 	PushActiveSnapshot(GetLatestSnapshot());
 	ret = SPI_execute_with_args("SELECT explicit FROM dumper.join_table"
@@ -482,8 +481,7 @@ dumper_install_join(Oid relid, bool explicit)
 	dumper_install_truncate_triggers(relid, DUMPER_JOIN_TRUNCATE_TRIGGER, InvalidOid);
 	args[0] = ObjectIdGetDatum(relid);
 	args[1] = BoolGetDatum(explicit);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	SPI_connect();
 	dumper_execute_as_owner("INSERT INTO dumper.join_table (tbl, explicit)"
 					 " VALUES ($1::pg_catalog.regclass, $2)"
 					 " ON CONFLICT ((tbl::pg_catalog.oid)) DO UPDATE"
@@ -617,8 +615,7 @@ registry_release_joins(Oid relid)
 		if (serves)
 			continue;
 		args[0] = ObjectIdGetDatum(joinid);
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
+		SPI_connect();
 		dumper_execute_as_owner("DELETE FROM dumper.join_table"
 								" WHERE tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
 								" AND NOT explicit",
@@ -839,8 +836,7 @@ dumper_register(PG_FUNCTION_ARGS)
 		funcoid = registry_paths_function(rel, funcoid);
 	registered = dumper_registration_read(relid, &old);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	SPI_connect();
 	args[0] = ObjectIdGetDatum(relid);
 	if (OidIsValid(funcoid))
 	{
@@ -901,8 +897,7 @@ dumper_unregister(PG_FUNCTION_ARGS)
 		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(rel->rd_rel->relkind),
 					   RelationGetRelationName(rel));
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	SPI_connect();
 	args[0] = ObjectIdGetDatum(relid);
 	dumper_execute_as_owner("DELETE FROM dumper.registration"
 					 " WHERE tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1",

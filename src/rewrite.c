@@ -202,8 +202,7 @@ rewrite_gather(List *relids)
 					 errdetail("ALTER TABLE rewrites its rows, and the paths of their pages must be invalidated."),
 					 errhint("Grant SELECT on it to role \"%s\", or run the command as a role that may read it.",
 							 GetUserNameFromId(GetUserId(), false))));
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
+		SPI_connect();
 		dumper_gather_table(relid, true, regrelid, &reg, REWRITE_RLS_HINT);
 		SPI_finish();
 		error_context_stack = errcallback.previous;

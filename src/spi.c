@@ -157,8 +157,7 @@ dumper_query_oids(const char *sql, Oid param)
 	MemoryContext caller_cxt = CurrentMemoryContext;
 
 	args[0] = ObjectIdGetDatum(param);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	SPI_connect();
 	nestlevel = dumper_pin_search_path();
 	ret = SPI_execute_with_args(sql, OidIsValid(param) ? 1 : 0, argtypes, args,
 								NULL, true, 0);
