@@ -80,7 +80,10 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "capture.h"
 #include "dumper.h"
+#include "registration.h"
+#include "spi.h"
 #include "template.h"
 
 PG_FUNCTION_INFO_V1(dumper_sync_table);

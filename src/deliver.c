@@ -76,9 +76,9 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
-#include "deliver.h"
+#include "capture.h"
+#include "delivery.h"
 #include "dumper.h"
-#include "shmem.h"
 
 /* The queue's file at the worker's last scan; block numbers hold in it. */
 static Oid	deliver_scanned_file = InvalidOid;
@@ -267,7 +267,7 @@ deliver_claim(DeliverClaim *claim, Relation rel, HeapTuple tuple)
 }
 
 /*
- * The claim/send step; see deliver.h.
+ * The claim/send step; see delivery.h.
  *
  * A row is claimed by deleting it: heap_delete without waiting fails on a
  * row that another deliverer has deleted (committed or not), which is

@@ -23,9 +23,11 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "capture.h"
+#include "delivery.h"
 #include "dumper.h"
 #include "redis_url.h"
-#include "shmem.h"
+#include "registration.h"
 
 PG_MODULE_MAGIC;
 

@@ -64,6 +64,8 @@
 #include "utils/syscache.h"
 
 #include "dumper.h"
+#include "registration.h"
+#include "spi.h"
 
 /* One registered side of a join table. */
 typedef struct JoinSide

@@ -69,6 +69,7 @@
 #include "utils/rel.h"
 
 #include "dumper.h"
+#include "registration.h"
 
 #define PARTITION_RLS_HINT \
 	"Run the command as a role with BYPASSRLS, or delete the rows first."

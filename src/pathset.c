@@ -53,6 +53,8 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "capture.h"
+#include "delivery.h"
 #include "dumper.h"
 
 /* One member of the set: the path (NUL-terminated) and its hash. */

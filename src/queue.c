@@ -53,6 +53,7 @@
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 
+#include "capture.h"
 #include "dumper.h"
 
 /* Largest array payload of one queue row, leaving room for the header. */

@@ -81,7 +81,9 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
-#include "dumper.h"
+#include "capture.h"
+#include "registration.h"
+#include "spi.h"
 #include "template.h"
 
 /*

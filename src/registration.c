@@ -39,7 +39,8 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
-#include "dumper.h"
+#include "registration.h"
+#include "spi.h"
 
 /*
  * The paths function of registered table relid recorded as schema.name or

@@ -66,7 +66,10 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "delivery.h"
 #include "dumper.h"
+#include "registration.h"
+#include "spi.h"
 #include "template.h"
 
 /*

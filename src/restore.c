@@ -82,6 +82,8 @@
 #include "utils/lsyscache.h"
 
 #include "dumper.h"
+#include "registration.h"
+#include "spi.h"
 
 /* dumper's triggers and the function each executes. */
 static const struct

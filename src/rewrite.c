@@ -72,6 +72,7 @@
 #include "utils/lsyscache.h"
 
 #include "dumper.h"
+#include "registration.h"
 
 #define REWRITE_RLS_HINT \
 	"Run the command as a role with BYPASSRLS, or turn FORCE ROW LEVEL SECURITY off for it."

@@ -51,8 +51,9 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
-#include "dumper.h"
-#include "rotate.h"
+#include "capture.h"
+#include "delivery.h"
+#include "spi.h"
 
 /* Rotate once the heap is at least this many blocks (1 MB). */
 #define ROTATE_MIN_BLOCKS		128
@@ -114,7 +115,7 @@ rotate_copy_pending(Relation rel, List **kept)
 }
 
 /*
- * See rotate.h.
+ * See delivery.h.
  */
 DumperRotation
 dumper_queue_maybe_rotate(void)

@@ -38,8 +38,8 @@
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
 
+#include "delivery.h"
 #include "dumper.h"
-#include "shmem.h"
 
 /* Longest sleep between looks at the clock and at interrupts. */
 #define SERVICE_WAIT_SLICE_MS	100

@@ -16,7 +16,7 @@
  * (marks blocks, or lowers scan_from), reads the latch pointer and calls
  * SetLatch (not while the worker backs off after a failure).
  *
- * The scan hint (shmem.h): a committed writer marks the blocks of
+ * The scan hint (delivery.h): a committed writer marks the blocks of
  * dumper.queue its rows went to, or lowers scan_from to the first of them
  * when they are many or far, and sets scan_spill when it wrote into
  * dumper.spill_queue, after its commit is visible; the worker swaps
@@ -43,8 +43,7 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
-#include "dumper.h"
-#include "shmem.h"
+#include "delivery.h"
 
 /*
  * A commit's rows in at most this many consecutive blocks are marked block

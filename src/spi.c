@@ -47,7 +47,9 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
+#include "capture.h"
 #include "dumper.h"
+#include "spi.h"
 
 /* The search_path of every statement dumper runs. */
 #define SPI_SEARCH_PATH	"pg_catalog, pg_temp"

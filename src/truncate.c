@@ -44,6 +44,8 @@
 #include "utils/snapmgr.h"
 
 #include "dumper.h"
+#include "registration.h"
+#include "spi.h"
 
 #define TRUNCATE_FETCH	1000
 

@@ -49,7 +49,8 @@
 #include "storage/shmem.h"
 #include "tcop/utility.h"
 
-#include "dumper.h"
+#include "capture.h"
+#include "delivery.h"
 
 #define TWOPHASE_TRANCHE	"dumper prepared transactions"
 

@@ -23,7 +23,8 @@
 #include "nodes/parsenodes.h"
 #include "tcop/utility.h"
 
-#include "dumper.h"
+#include "capture.h"
+#include "registration.h"
 
 static ProcessUtility_hook_type prev_process_utility = NULL;
 

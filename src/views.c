@@ -51,8 +51,8 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "dumper.h"
-#include "shmem.h"
+#include "capture.h"
+#include "delivery.h"
 
 /*
  * Whether the current role may see what the queue and the statistics hold:

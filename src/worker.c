@@ -69,12 +69,11 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "deliver.h"
+#include "capture.h"
+#include "delivery.h"
 #include "dumper.h"
-#include "liveness.h"
 #include "redis_client.h"
-#include "rotate.h"
-#include "shmem.h"
+#include "registration.h"
 
 #define WORKER_BACKOFF_MIN_MS	1000
 #define WORKER_BACKOFF_MAX_MS	30000
