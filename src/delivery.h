@@ -36,21 +36,16 @@ extern void dumper_worker_attach(Latch *latch, Oid dboid, const char *dbname);
 extern bool dumper_worker_database(char *dbname);
 extern void dumper_worker_detach(void);
 /*
- * The worker's scan hint (shmem.c): the blocks of dumper.queue that rows
- * committed into since the worker last took it.  A committing writer marks
- * the few blocks its rows went to in "blocks" when they are among the first
- * DUMPER_HINT_BLOCKS, and otherwise lowers "from", below which nothing is
- * hinted but marked blocks: the worker scans the marked blocks and every
- * block from "from" on (InvalidBlockNumber: none).  A writer that wrote
- * into dumper.spill_queue (spilled paths, a prepared transaction) sets
- * "spill": the worker then scans that small table whole.
+ * The worker's scan hint: where rows committed since the worker last took
+ * it can be (deliver.c's header; docs/design.md, "The scan hint").
  */
 #define DUMPER_HINT_BLOCKS	4096
 #define DUMPER_HINT_WORDS	(DUMPER_HINT_BLOCKS / 32)
 
 typedef struct DumperScanHint
 {
-	BlockNumber from;
+	BlockNumber from;			/* scan every block from here on
+								 * (InvalidBlockNumber: none) */
 	uint32		blocks[DUMPER_HINT_WORDS];	/* bit b % 32 of word b / 32 */
 	bool		spill;			/* scan dumper.spill_queue (whole) too */
 } DumperScanHint;

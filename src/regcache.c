@@ -8,8 +8,7 @@
  * planning.  A function returning text or text[] becomes a compiled
  * expression "fn($1)" planned once (expression_planner inlines a simple
  * SQL function into it, and the expression is not thrown away at every
- * transaction the way the SQL-function executor's cache is, see
- * MEASUREMENTS.md), evaluated per row with no executor start-up.  A SETOF
+ * transaction the way the SQL-function executor's cache is), evaluated per row with no executor start-up.  A SETOF
  * function keeps an SPI plan "SELECT fn($1)" instead, whose rows go to the
  * set one at a time as they come (dumper_gather_plan), however many.  When
  * the paths are known to depend on some columns only (templates, or a

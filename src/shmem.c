@@ -16,15 +16,8 @@
  * (marks blocks, or lowers scan_from), reads the latch pointer and calls
  * SetLatch (not while the worker backs off after a failure).
  *
- * The scan hint (delivery.h): a committed writer marks the blocks of
- * dumper.queue its rows went to, or lowers scan_from to the first of them
- * when they are many or far, and sets scan_spill when it wrote into
- * dumper.spill_queue, after its commit is visible; the worker swaps
- * them for "nothing" before taking a batch's snapshot.  So a row committed
- * before the swap is visible to that snapshot, and the block of one
- * committed after it is in the next hint (deliver.c's rules).  A writer
- * that finds its block already marked leaves it: the worker has not taken
- * it yet, so its coming batch sees this commit too.
+ * The scan hint kept here (scan_from, scan_blocks, scan_spill): deliver.c's
+ * header explains it (docs/design.md, "The scan hint").
  *
  *-------------------------------------------------------------------------
  */
@@ -60,7 +53,6 @@ typedef struct DumperShared
 	pg_atomic_uint32 scan_blocks[DUMPER_HINT_WORDS];	/* its "blocks" */
 	pg_atomic_uint32 scan_spill;	/* 1: scan dumper.spill_queue, the hint's "spill" */
 	Oid			worker_dboid;	/* database the worker serves */
-	char		worker_dbname[NAMEDATALEN];	/* its name */
 
 	/*
 	 * Read-your-writes (service.c): every commit the worker serves takes a
@@ -70,14 +62,7 @@ typedef struct DumperShared
 	pg_atomic_uint64 commit_seq;	/* the last number taken */
 	pg_atomic_uint64 delivered_seq; /* delivered through this number */
 	ConditionVariable delivered_cv; /* broadcast when it advances */
-	pid_t		worker_pid;
-	DumperConnState connection;
-	int64		paths_delivered;
-	int64		batches_delivered;
-	int64		failures;
-	TimestampTz last_delivery_at;	/* 0: never */
-	TimestampTz last_error_at;	/* 0: never */
-	char		last_error[DUMPER_ERROR_LEN];
+	DumperStats stats;			/* the worker's identity and statistics */
 } DumperShared;
 
 static DumperShared *dumper_shared = NULL;
@@ -134,10 +119,10 @@ void
 dumper_worker_attach(Latch *latch, Oid dboid, const char *dbname)
 {
 	SpinLockAcquire(&dumper_shared->mutex);
-	dumper_shared->worker_pid = MyProcPid;
+	dumper_shared->stats.worker_pid = MyProcPid;
 	dumper_shared->worker_dboid = dboid;
-	strlcpy(dumper_shared->worker_dbname, dbname, NAMEDATALEN);
-	dumper_shared->connection = DUMPER_CONN_DISCONNECTED;
+	strlcpy(dumper_shared->stats.worker_dbname, dbname, NAMEDATALEN);
+	dumper_shared->stats.connection = DUMPER_CONN_DISCONNECTED;
 	dumper_shared->worker_latch = latch;
 	SpinLockRelease(&dumper_shared->mutex);
 }
@@ -149,11 +134,11 @@ dumper_worker_detach(void)
 	if (dumper_shared == NULL)
 		return;
 	SpinLockAcquire(&dumper_shared->mutex);
-	if (dumper_shared->worker_pid == MyProcPid)
+	if (dumper_shared->stats.worker_pid == MyProcPid)
 	{
 		dumper_shared->worker_latch = NULL;
-		dumper_shared->worker_pid = 0;
-		dumper_shared->connection = DUMPER_CONN_DISCONNECTED;
+		dumper_shared->stats.worker_pid = 0;
+		dumper_shared->stats.connection = DUMPER_CONN_DISCONNECTED;
 	}
 	SpinLockRelease(&dumper_shared->mutex);
 }
@@ -221,7 +206,7 @@ dumper_wake_worker(BlockNumber first, BlockNumber last, bool spill)
 	 * missed one that dumper.naptime covers.)
 	 */
 	latch = shared->worker_latch;
-	if (latch != NULL && shared->connection != DUMPER_CONN_BACKING_OFF)
+	if (latch != NULL && shared->stats.connection != DUMPER_CONN_BACKING_OFF)
 		SetLatch(latch);
 	return seq;
 }
@@ -290,8 +275,8 @@ dumper_worker_database(char *dbname)
 	if (dbname != NULL)
 	{
 		SpinLockAcquire(&dumper_shared->mutex);
-		if (dumper_shared->worker_pid != 0)
-			strlcpy(dbname, dumper_shared->worker_dbname, NAMEDATALEN);
+		if (dumper_shared->stats.worker_pid != 0)
+			strlcpy(dbname, dumper_shared->stats.worker_dbname, NAMEDATALEN);
 		SpinLockRelease(&dumper_shared->mutex);
 	}
 	return true;
@@ -361,9 +346,9 @@ dumper_stats_delivered(int64 paths)
 		return;
 	now = GetCurrentTimestamp();	/* a system call: not under the spinlock */
 	SpinLockAcquire(&dumper_shared->mutex);
-	dumper_shared->paths_delivered += paths;
-	dumper_shared->batches_delivered++;
-	dumper_shared->last_delivery_at = now;
+	dumper_shared->stats.paths_delivered += paths;
+	dumper_shared->stats.batches_delivered++;
+	dumper_shared->stats.last_delivery_at = now;
 	SpinLockRelease(&dumper_shared->mutex);
 }
 
@@ -376,9 +361,9 @@ dumper_stats_failure(const char *error)
 	if (dumper_shared == NULL)
 		return;
 	SpinLockAcquire(&dumper_shared->mutex);
-	dumper_shared->failures++;
-	dumper_shared->last_error_at = now;
-	strlcpy(dumper_shared->last_error, error, DUMPER_ERROR_LEN);
+	dumper_shared->stats.failures++;
+	dumper_shared->stats.last_error_at = now;
+	strlcpy(dumper_shared->stats.last_error, error, DUMPER_ERROR_LEN);
 	SpinLockRelease(&dumper_shared->mutex);
 }
 
@@ -389,7 +374,7 @@ dumper_stats_connection(DumperConnState state)
 	if (dumper_shared == NULL)
 		return;
 	SpinLockAcquire(&dumper_shared->mutex);
-	dumper_shared->connection = state;
+	dumper_shared->stats.connection = state;
 	SpinLockRelease(&dumper_shared->mutex);
 }
 
@@ -405,15 +390,7 @@ dumper_stats_snapshot(DumperStats *snap)
 	if (dumper_shared == NULL)
 		return false;
 	SpinLockAcquire(&dumper_shared->mutex);
-	snap->worker_pid = dumper_shared->worker_pid;
-	strlcpy(snap->worker_dbname, dumper_shared->worker_dbname, NAMEDATALEN);
-	snap->connection = dumper_shared->connection;
-	snap->paths_delivered = dumper_shared->paths_delivered;
-	snap->batches_delivered = dumper_shared->batches_delivered;
-	snap->failures = dumper_shared->failures;
-	snap->last_delivery_at = dumper_shared->last_delivery_at;
-	snap->last_error_at = dumper_shared->last_error_at;
-	strlcpy(snap->last_error, dumper_shared->last_error, DUMPER_ERROR_LEN);
+	*snap = dumper_shared->stats;
 	SpinLockRelease(&dumper_shared->mutex);
 	return true;
 }

@@ -35,12 +35,11 @@
  * CREATE EXTENSION, after DROP EXTENSION).  SIGHUP re-reads the configuration and reconnects when
  * dumper.redis_url changed; a new dumper.database makes the worker exit so
  * that the postmaster restarts it there.  SIGTERM ends it within a second,
- * also while it waits for Redis (redis_client.c waits on the latch).
+ * also while it waits for Redis (redis_client.c's waits leave the latch
+ * out but last at most 100 ms, then serve interrupts).
  *
- * A batch scans dumper.queue from the block its writers' hint and the
- * previous batch name (deliver.c), not from the start; the first batch
- * after a failure, on a new file of the table (a rotation) and one every
- * dumper.naptime scan it whole.
+ * A batch scans only the blocks of dumper.queue the scan hint names
+ * (deliver.c's header; docs/design.md, "The scan hint").
  *
  * Under load (a batch of several transactions), the worker pauses
  * dumper.batch_delay between batches, so that commits are delivered in
