@@ -5,7 +5,7 @@ EXTENSION = dumper
 MODULE_big = dumper
 OBJS = \
 	src/dumper.o \
-	src/owner.o \
+	src/spi.o \
 	src/registry.o \
 	src/registration.o \
 	src/regcache.o \
@@ -21,6 +21,7 @@ OBJS = \
 	src/rewrite.o \
 	src/pathset.o \
 	src/twophase.o \
+	src/utility.o \
 	src/queue.o \
 	src/deliver.o \
 	src/rotate.o \

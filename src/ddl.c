@@ -80,7 +80,10 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "capture.h"
 #include "dumper.h"
+#include "registration.h"
+#include "spi.h"
 #include "template.h"
 
 PG_FUNCTION_INFO_V1(dumper_sync_table);
@@ -346,7 +349,7 @@ ddl_depend_triggers(List *relids, LOCKMODE lockmode)
  * dumper.registration, no write.  It runs as the extension's owner from
  * the event trigger of any role's DROP FUNCTION and from the worker: the
  * comparison is spelled column by column with qualified operators (a row
- * comparison or IS DISTINCT FROM would look "=" up by name), and owner.c
+ * comparison or IS DISTINCT FROM would look "=" up by name), and spi.c
  * pins the search_path besides.
  */
 void
@@ -355,8 +358,7 @@ dumper_sync_registrations(void)
 	MemoryContext caller_cxt = CurrentMemoryContext;
 	List	   *relids;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	SPI_connect();
 	dumper_execute_as_owner("UPDATE dumper.registration AS r"
 							"   SET paths_oid = p.oid, paths_schema = n.nspname,"
 							"       paths_name = p.proname"
@@ -378,7 +380,7 @@ dumper_sync_registrations(void)
 }
 
 /*
- * After a COPY into dumper.registration (a restore's data; restore.c,
+ * After a COPY into dumper.registration (a restore's data; utility.c,
  * from the ProcessUtility hook): a parallel restore may load these rows
  * after the CREATE TRIGGER statements of the tables they register
  * (pg_restore -j orders data and post-data items by dependencies only),
@@ -405,8 +407,7 @@ dumper_sync_restored_registrations(void)
 	List	   *relids;
 
 	dumper_sync_registrations();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	SPI_connect();
 	dumper_execute_as_owner("SELECT tbl::pg_catalog.oid FROM dumper.registration"
 							" WHERE paths_oid IS NOT NULL",
 							0, NULL, NULL, NULL, SPI_OK_SELECT);

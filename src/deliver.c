@@ -15,31 +15,41 @@
  * visible to every new reader.  The queue is accessed directly (heap scan,
  * heap_delete): no SQL, no plan, one WAL record per claimed row.
  *
- * Where the worker's scan looks: under load the queue's heap is mostly
- * rows already delivered, and scanning it whole for each batch was half the
- * worker's CPU; scanning it from the lowest block any writer had inserted
- * into still read each page about thirty times over, since each writer
- * fills a page of its own.  The worker scans (a) the scan hint: the blocks
- * that writers inserted into among those that committed since the worker
- * last took it (shmem.c), each block marked, or for a transaction whose
- * rows are many or far, every block from its first on, taken before the
- * batch's snapshot, and (b) every block from the first where its previous
- * batch left a visible row behind: one it stopped before (max_paths) or
- * one another deliverer was claiming (that claim may roll back).  No
- * committed, unclaimed row is elsewhere: if its writer's hint was taken by
- * this batch, this snapshot sees it; if by an earlier batch, that batch saw
- * it too, and either claimed it (a claim rolled back by a failure is
- * followed by a full scan) or left it behind; otherwise the hint is still
- * to come, with a wake-up.  Block numbers hold only within one file of the
- * table: when its relfilenode changed since the worker's last scan
- * (rotation, VACUUM FULL, CLUSTER, a new extension), the scan is a full
- * one.  A prepared transaction's writer leaves no hint at its PREPARE:
- * COMMIT PREPARED hints its blocks instead, or every block when they are
- * not known (twophase.c), and the worker also scans the whole queue every
- * dumper.naptime.  Each scan says how many blocks it read at DEBUG2.
- * Sessions calling dumper_deliver always scan the whole queue, and leave
- * alone the rows of their own transaction (spilled paths), which only its
- * commit may release.
+ * The scan hint: where the worker's scan looks.  This is its one full
+ * account in the code (the design: docs/design.md, "The scan hint").
+ * Under load the queue's heap is mostly rows already delivered, and each
+ * writer fills a page of its own, so the worker reads only the blocks
+ * where a committed, unclaimed row can be:
+ *	- A committed writer hands over the blocks of dumper.queue its rows went
+ *	  to (queue.c remembers the first and last), after its commit is
+ *	  visible (shmem.c, dumper_wake_worker): a few consecutive blocks among
+ *	  the first DUMPER_HINT_BLOCKS are marked one by one; more or farther
+ *	  ones lower the hint's "from", every block from which is scanned.  A
+ *	  writer that wrote into dumper.spill_queue (spilled paths, a prepared
+ *	  transaction) sets "spill", and the worker scans that small table
+ *	  whole.  A writer that finds its block already marked leaves it: the
+ *	  worker has not taken the hint yet, so its coming batch sees this
+ *	  commit too.
+ *	- The worker swaps the hint for "nothing" before taking the batch's
+ *	  snapshot, and scans (a) the hint and (b) every block from the first
+ *	  where its previous batch left a visible row behind: one it stopped
+ *	  before (max_paths) or one another deliverer was claiming (that claim
+ *	  may roll back).
+ *	- No committed, unclaimed row is elsewhere: if its writer's hint was
+ *	  taken by this batch, this snapshot sees it; if by an earlier batch,
+ *	  that batch saw it too, and either claimed it (a claim rolled back by a
+ *	  failure is followed by a full scan) or left it behind; otherwise the
+ *	  hint is still to come, with a wake-up.
+ *	- Full scans: block numbers hold only within one file of the table, so
+ *	  when its relfilenode changed since the worker's last scan (rotation,
+ *	  VACUUM FULL, CLUSTER, a new extension) the scan is a full one; so are
+ *	  the first batch after a failure and one every dumper.naptime.  A
+ *	  prepared transaction's writer leaves no hint at its PREPARE: COMMIT
+ *	  PREPARED hints the spill queue instead, or both queues whole when it
+ *	  does not know what the transaction queued (twophase.c).
+ * Each scan says how many blocks it read at DEBUG2.  Sessions calling
+ * dumper_deliver always scan the whole queue, and leave alone the rows of
+ * their own transaction (spilled paths), which only its commit may release.
  *
  * Encoding: the web tier computes its keys from paths in UTF-8.  A
  * database in another encoding (LATIN1, EUC_JP, ...) stores the paths in
@@ -76,9 +86,9 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
-#include "deliver.h"
+#include "capture.h"
+#include "delivery.h"
 #include "dumper.h"
-#include "shmem.h"
 
 /* The queue's file at the worker's last scan; block numbers hold in it. */
 static Oid	deliver_scanned_file = InvalidOid;
@@ -267,7 +277,7 @@ deliver_claim(DeliverClaim *claim, Relation rel, HeapTuple tuple)
 }
 
 /*
- * The claim/send step; see deliver.h.
+ * The claim/send step; see delivery.h.
  *
  * A row is claimed by deleting it: heap_delete without waiting fails on a
  * row that another deliverer has deleted (committed or not), which is

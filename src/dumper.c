@@ -23,9 +23,11 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "capture.h"
+#include "delivery.h"
 #include "dumper.h"
 #include "redis_url.h"
-#include "shmem.h"
+#include "registration.h"
 
 PG_MODULE_MAGIC;
 
@@ -186,6 +188,7 @@ _PG_init(void)
 		dumper_shmem_init();
 		dumper_worker_register();
 		dumper_twophase_init();
+		dumper_utility_init();
 	}
 
 	dumper_pathset_init();

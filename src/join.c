@@ -64,6 +64,8 @@
 #include "utils/syscache.h"
 
 #include "dumper.h"
+#include "registration.h"
+#include "spi.h"
 
 /* One registered side of a join table. */
 typedef struct JoinSide
@@ -391,8 +393,7 @@ dumper_join_trigger(PG_FUNCTION_ARGS)
 	errcallback.previous = error_context_stack;
 	error_context_stack = &errcallback;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	SPI_connect();
 	if ((!entry->valid || !entry->built) && entry->in_use == 0)
 		join_build(entry, rel);
 

@@ -24,8 +24,8 @@
 #include "miscadmin.h"
 #include "utils/timestamp.h"
 
+#include "delivery.h"
 #include "dumper.h"
-#include "liveness.h"
 
 /* Longest wait for the deletion of the key while the worker exits. */
 #define LIVENESS_DROP_TIMEOUT_MS	200

@@ -69,6 +69,7 @@
 #include "utils/rel.h"
 
 #include "dumper.h"
+#include "registration.h"
 
 #define PARTITION_RLS_HINT \
 	"Run the command as a role with BYPASSRLS, or delete the rows first."
@@ -137,8 +138,7 @@ partition_gather(Oid parentid, Oid partid)
 						   get_rel_name(parentid)),
 				 errhint("Grant SELECT on it to role \"%s\", or run the command as a role that may read it.",
 						 GetUserNameFromId(GetUserId(), false))));
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	SPI_connect();
 	if (OidIsValid(regrelid) && partition_columns_match(partid, regrelid))
 		dumper_gather_table(partid, false, regrelid, &reg, PARTITION_RLS_HINT);
 	if (join)

@@ -2,7 +2,8 @@
  *
  * pathset.c
  *	  The current transaction's de-duplicated set of paths, and its flush to
- *	  the queue at pre-commit.
+ *	  the queue at pre-commit; the SQL functions that add to it directly
+ *	  (dumper_invalidate, dumper_probe) or show it.
  *
  * Each distinct path is kept once, in insertion order, however many rows
  * produced it.  Up to PATHSET_SMALL paths (a single-row write's) are
@@ -45,12 +46,15 @@
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "tcop/utility.h"
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "capture.h"
+#include "delivery.h"
 #include "dumper.h"
 
 /* One member of the set: the path (NUL-terminated) and its hash. */
@@ -73,6 +77,13 @@ typedef struct PathEntry
 #define SH_DECLARE
 #define SH_DEFINE
 #include "lib/simplehash.h"
+
+/* Bytes of randomness in a probe path. */
+#define PATHSET_PROBE_BYTES	16
+
+/* The probe path of the transaction probe_lxid, when it called dumper_probe. */
+static char pathset_probe_path[sizeof("@probe:") + 2 * PATHSET_PROBE_BYTES];
+static LocalTransactionId pathset_probe_lxid = InvalidLocalTransactionId;
 
 /* Where a subtransaction's additions start in paths[]. */
 typedef struct PathMark
@@ -603,4 +614,39 @@ dumper_transaction_paths(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
 	}
 	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(dumper_probe);
+
+/*
+ * dumper_probe(): queue the invalidation of a fresh path '@probe:<hex>' in
+ * the current transaction and return it, so that a web tier can check the
+ * whole chain (README.md, "The Redis contract with the web tier").  No page
+ * has such a path.  One path per transaction, however many calls: any role
+ * may call it, and must not be able to fill the queue with it.  Each call
+ * adds it again (the set ignores a duplicate), in case a rolled-back
+ * savepoint took it out.
+ */
+Datum
+dumper_probe(PG_FUNCTION_ARGS)
+{
+	PreventCommandIfReadOnly("dumper_probe()");
+	PreventCommandDuringRecovery("dumper_probe()");
+	if (pathset_probe_lxid != MyProc->lxid)
+	{
+		uint8		bytes[PATHSET_PROBE_BYTES];
+		char	   *p;
+
+		if (!pg_strong_random(bytes, sizeof(bytes)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("dumper_probe: could not generate random bytes")));
+		strcpy(pathset_probe_path, "@probe:");
+		p = pathset_probe_path + strlen(pathset_probe_path);
+		for (int i = 0; i < PATHSET_PROBE_BYTES; i++)
+			p += sprintf(p, "%02x", bytes[i]);
+		pathset_probe_lxid = MyProc->lxid;
+	}
+	dumper_pathset_add(pathset_probe_path, strlen(pathset_probe_path));
+	PG_RETURN_TEXT_P(cstring_to_text(pathset_probe_path));
 }

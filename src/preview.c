@@ -46,7 +46,9 @@
 #include "utils/regproc.h"
 #include "utils/rel.h"
 
+#include "capture.h"
 #include "dumper.h"
+#include "registration.h"
 
 /* schema.name of a relation, quoted. */
 static char *

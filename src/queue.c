@@ -29,9 +29,8 @@
  * prepare) and left to autovacuum.
  *
  * The writer remembers the first and last blocks of dumper.queue it
- * inserted into, which the commit hands to the worker as where its next
- * scan must look (shmem.c), and whether it wrote into the spill queue,
- * which the worker then scans whole.
+ * inserted into, and whether it wrote into the spill queue, for the scan
+ * hint (deliver.c's header; docs/design.md, "The scan hint").
  *
  * Errors: may ereport; it runs at pre-commit or pre-prepare, where an error
  * still aborts the transaction cleanly.
@@ -53,6 +52,7 @@
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 
+#include "capture.h"
 #include "dumper.h"
 
 /* Largest array payload of one queue row, leaving room for the header. */

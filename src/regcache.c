@@ -8,8 +8,7 @@
  * planning.  A function returning text or text[] becomes a compiled
  * expression "fn($1)" planned once (expression_planner inlines a simple
  * SQL function into it, and the expression is not thrown away at every
- * transaction the way the SQL-function executor's cache is, see
- * MEASUREMENTS.md), evaluated per row with no executor start-up.  A SETOF
+ * transaction the way the SQL-function executor's cache is), evaluated per row with no executor start-up.  A SETOF
  * function keeps an SPI plan "SELECT fn($1)" instead, whose rows go to the
  * set one at a time as they come (dumper_gather_plan), however many.  When
  * the paths are known to depend on some columns only (templates, or a
@@ -81,7 +80,9 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
-#include "dumper.h"
+#include "capture.h"
+#include "registration.h"
+#include "spi.h"
 #include "template.h"
 
 /*
@@ -284,112 +285,6 @@ dumper_paths_expr(const DumperRegistration *reg, Oid relid, const char *rowexpr,
 		*read_only = (procform->provolatile != PROVOLATILE_VOLATILE);
 	ReleaseSysCache(proctup);
 	return expr;
-}
-
-/*
- * Add every non-NULL text in the first column of SPI_tuptable to the
- * transaction's set.
- */
-void
-dumper_gather_tuptable(void)
-{
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
-									  1, &isnull);
-		text	   *t;
-
-		if (isnull)
-			continue;
-		t = DatumGetTextPP(d);
-		dumper_pathset_add(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-	}
-}
-
-/*
- * The receiver of dumper_gather_plan: adds the first column of each row to
- * the transaction's set as the row comes out of the executor.  Stateless,
- * so one serves every call, nested ones included.
- */
-static bool
-regcache_receive_path(TupleTableSlot *slot, DestReceiver *self pg_attribute_unused())
-{
-	bool		isnull;
-	Datum		d = slot_getattr(slot, 1, &isnull);
-	text	   *t;
-
-	if (isnull)
-		return true;
-	t = DatumGetTextPP(d);
-	dumper_pathset_add(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-	if ((Pointer) t != DatumGetPointer(d))
-		pfree(t);				/* detoasted: the query's context lives on */
-	return true;
-}
-
-/* Nothing to set up, finish or free: the receiver holds no state. */
-static void
-regcache_receive_startup(DestReceiver *self pg_attribute_unused(),
-						 int operation pg_attribute_unused(),
-						 TupleDesc typeinfo pg_attribute_unused())
-{
-}
-
-/* As regcache_receive_startup. */
-static void
-regcache_receive_nothing(DestReceiver *self pg_attribute_unused())
-{
-}
-
-/*
- * mydest is DestNone only because no other tag fits a receiver of an
- * extension's; SPI then reports SPI_OK_UTILITY for the SELECT.
- */
-static DestReceiver regcache_path_receiver = {
-	regcache_receive_path,
-	regcache_receive_startup,
-	regcache_receive_nothing,
-	regcache_receive_nothing,
-	DestNone
-};
-
-/*
- * Run plan, a kept plan of a SELECT whose first column is text, with
- * parameters values (nulls as for SPI_execute_plan), and add every
- * non-NULL text it returns to the transaction's set.  The rows are added as
- * the executor produces them, never gathered in SPI_tuptable: a SETOF paths
- * function returning millions of paths takes memory for one at a time (its
- * own work_mem aside) and the set, which dumper.work_mem bounds.  Costs no
- * more than SPI_execute_plan (no portal, no tuple table).  Must be called
- * inside SPI.
- */
-void
-dumper_gather_plan(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only)
-{
-	int			nargs = SPI_getargcount(plan);
-	SPIExecuteOptions options;
-	int			ret;
-
-	memset(&options, 0, sizeof(options));
-	if (nargs > 0)
-	{
-		options.params = makeParamList(nargs);
-		for (int i = 0; i < nargs; i++)
-		{
-			ParamExternData *prm = &options.params->params[i];
-
-			prm->value = values[i];
-			prm->isnull = (nulls[i] == 'n');
-			prm->pflags = PARAM_FLAG_CONST;
-			prm->ptype = SPI_getargtypeid(plan, i);
-		}
-	}
-	options.read_only = read_only;
-	options.dest = &regcache_path_receiver;
-	ret = SPI_execute_plan_extended(plan, &options);
-	if (ret != SPI_OK_UTILITY && ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_plan_extended failed: %s", SPI_result_code_string(ret));
 }
 
 /*
@@ -944,8 +839,7 @@ regcache_evaluate(RegEntry *entry, Relation rel, HeapTuple tuple)
 	}
 	else
 	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
+		SPI_connect();
 		if (entry->regdesc == NULL)
 			value = heap_copy_tuple_as_datum(tuple, RelationGetDescr(rel));
 		else if (entry->map == NULL)
@@ -1044,8 +938,7 @@ dumper_regcache_gather(Relation rel, HeapTuple tuple, HeapTuple newtuple)
 
 	if (regcache_stale(entry))
 	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
+		SPI_connect();
 		regcache_build(entry, rel);
 		SPI_finish();
 	}

@@ -18,7 +18,7 @@
  * usable by the writer or by whoever reads dumper_registrations (a function
  * is called by OID without USAGE on its schema).
  *
- * The table is read as the extension's owner (owner.c), with the latest
+ * The table is read as the extension's owner (spi.c), with the latest
  * snapshot.
  *
  * Errors: may ereport (SPI); callers are in a transaction.
@@ -39,7 +39,8 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
-#include "dumper.h"
+#include "registration.h"
+#include "spi.h"
 
 /*
  * The paths function of registered table relid recorded as schema.name or
@@ -119,8 +120,7 @@ dumper_registration_read(Oid relid, DumperRegistration *reg)
 
 	reg->funcoid = InvalidOid;
 	reg->templates = NIL;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	SPI_connect();
 	dumper_owner_enter(&scope);
 	args[0] = ObjectIdGetDatum(relid);
 

@@ -66,31 +66,11 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "delivery.h"
 #include "dumper.h"
+#include "registration.h"
+#include "spi.h"
 #include "template.h"
-
-/*
- * The role that owns dumper's internal tables: the owner of
- * dumper.registration, i.e. whoever created the extension.
- */
-Oid
-dumper_internal_owner(void)
-{
-	Oid			nspid = get_namespace_oid(DUMPER_SCHEMA, false);
-	Oid			relid = get_relname_relid("registration", nspid);
-	HeapTuple	tuple;
-	Oid			owner;
-
-	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tuple))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("dumper's registration table does not exist"),
-				 errhint("Run CREATE EXTENSION dumper in this database.")));
-	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
-	return owner;
-}
 
 /*
  * Check path templates against rel (syntax, columns) and return them as a
@@ -364,8 +344,7 @@ registry_join_explicit(Oid relid)
 	int			ret;
 
 	args[0] = ObjectIdGetDatum(relid);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	SPI_connect();
 	dumper_owner_enter(&scope);
 	PushActiveSnapshot(GetLatestSnapshot());
 	ret = SPI_execute_with_args("SELECT explicit FROM dumper.join_table"
@@ -505,8 +484,7 @@ dumper_install_join(Oid relid, bool explicit)
 	dumper_install_truncate_triggers(relid, DUMPER_JOIN_TRUNCATE_TRIGGER, InvalidOid);
 	args[0] = ObjectIdGetDatum(relid);
 	args[1] = BoolGetDatum(explicit);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	SPI_connect();
 	dumper_execute_as_owner("INSERT INTO dumper.join_table (tbl, explicit)"
 					 " VALUES ($1::pg_catalog.regclass, $2)"
 					 " ON CONFLICT ((tbl::pg_catalog.oid)) DO UPDATE"
@@ -514,60 +492,6 @@ dumper_install_join(Oid relid, bool explicit)
 					 2, argtypes, args, NULL, SPI_OK_INSERT);
 	SPI_finish();
 	CacheInvalidateRelcacheByRelid(relid);
-}
-
-/*
- * Run a read-only query (of the catalogs, as the caller, under the pinned
- * search_path of owner.c) with one oid parameter $1 (or none, when
- * param is InvalidOid) whose first column is an oid; return the oids in a list
- * allocated in the caller's memory context (SPI's is gone after
- * SPI_finish).
- */
-List *
-dumper_query_oids(const char *sql, Oid param)
-{
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1];
-	List	   *result = NIL;
-	int			ret;
-	int			nestlevel;
-	MemoryContext caller_cxt = CurrentMemoryContext;
-
-	args[0] = ObjectIdGetDatum(param);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	nestlevel = dumper_pin_search_path();
-	ret = SPI_execute_with_args(sql, OidIsValid(param) ? 1 : 0, argtypes, args,
-								NULL, true, 0);
-	dumper_unpin_search_path(nestlevel);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-	result = dumper_tuptable_oids(caller_cxt);
-	SPI_finish();
-	return result;
-}
-
-/*
- * The first column (an oid) of every row of the last SPI result, in a list
- * allocated in cxt (SPI's memory is gone after SPI_finish).
- */
-List *
-dumper_tuptable_oids(MemoryContext cxt)
-{
-	List	   *result = NIL;
-
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Oid			oid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-														 SPI_tuptable->tupdesc, 1,
-														 &isnull));
-		MemoryContext spi_cxt = MemoryContextSwitchTo(cxt);
-
-		result = lappend_oid(result, oid);
-		MemoryContextSwitchTo(spi_cxt);
-	}
-	return result;
 }
 
 /* The tables with a foreign key referencing relid. */
@@ -694,8 +618,7 @@ registry_release_joins(Oid relid)
 		if (serves)
 			continue;
 		args[0] = ObjectIdGetDatum(joinid);
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
+		SPI_connect();
 		dumper_execute_as_owner("DELETE FROM dumper.join_table"
 								" WHERE tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1"
 								" AND NOT explicit",
@@ -916,8 +839,7 @@ dumper_register(PG_FUNCTION_ARGS)
 		funcoid = registry_paths_function(rel, funcoid);
 	registered = dumper_registration_read(relid, &old);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	SPI_connect();
 	args[0] = ObjectIdGetDatum(relid);
 	if (OidIsValid(funcoid))
 	{
@@ -978,8 +900,7 @@ dumper_unregister(PG_FUNCTION_ARGS)
 		aclcheck_error(ACLCHECK_NOT_OWNER, get_relkind_objtype(rel->rd_rel->relkind),
 					   RelationGetRelationName(rel));
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	SPI_connect();
 	args[0] = ObjectIdGetDatum(relid);
 	dumper_execute_as_owner("DELETE FROM dumper.registration"
 					 " WHERE tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1",

@@ -35,7 +35,7 @@
  *    reader would connect with invalidation.  So those statements fail with
  *    dumper's error instead, naming the table or trigger, with a hint: the
  *    CREATE TRIGGER at ddl_command_start, the COPY into dumper's tables from
- *    the ProcessUtility hook (twophase.c; installed with
+ *    the ProcessUtility hook (utility.c; installed with
  *    shared_preload_libraries only, without it PostgreSQL's error stays).
  *    So does, with PostgreSQL's message, the COMMENT ON EXTENSION that comes
  *    first in such a restore, where pg_restore --exit-on-error stops.
@@ -82,6 +82,8 @@
 #include "utils/lsyscache.h"
 
 #include "dumper.h"
+#include "registration.h"
+#include "spi.h"
 
 /* dumper's triggers and the function each executes. */
 static const struct
@@ -306,31 +308,29 @@ restore_check_comment(CommentStmt *stmt)
 }
 
 /*
- * From the ProcessUtility hook (twophase.c), after a COPY that succeeded:
- * a COPY into dumper.registration (a restore's registrations, which a
- * parallel restore may load after the tables' triggers) gives those
- * triggers their dependency on the paths functions
- * (dumper_sync_restored_registrations).  Names are compared, as in
- * restore_check_copy: pg_dump qualifies them.
+ * From the ProcessUtility hook (utility.c), after a statement that
+ * succeeded: whether it was a COPY into dumper.registration (a restore's
+ * registrations, which a parallel restore may load after the tables'
+ * triggers), after which the hook gives those triggers their dependency on
+ * the paths functions (dumper_sync_restored_registrations, ddl.c).  Names
+ * are compared, as in restore_check_copy: pg_dump qualifies them.
  */
-void
-dumper_restore_after_statement(Node *parsetree)
+bool
+dumper_restore_loaded_registrations(Node *parsetree)
 {
 	CopyStmt   *stmt;
 
 	if (!IsA(parsetree, CopyStmt))
-		return;
+		return false;
 	stmt = (CopyStmt *) parsetree;
-	if (!stmt->is_from || stmt->relation == NULL ||
-		stmt->relation->schemaname == NULL ||
-		strcmp(stmt->relation->schemaname, DUMPER_SCHEMA) != 0 ||
-		strcmp(stmt->relation->relname, "registration") != 0)
-		return;
-	dumper_sync_restored_registrations();
+	return stmt->is_from && stmt->relation != NULL &&
+		stmt->relation->schemaname != NULL &&
+		strcmp(stmt->relation->schemaname, DUMPER_SCHEMA) == 0 &&
+		strcmp(stmt->relation->relname, "registration") == 0;
 }
 
 /*
- * From the ProcessUtility hook (twophase.c), before a COPY or a COMMENT:
+ * From the ProcessUtility hook (utility.c), before a COPY or a COMMENT:
  * the checks above.
  */
 void

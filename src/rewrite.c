@@ -11,7 +11,7 @@
  * that a registration covers (a registered table, or a partition of one):
  * before the command, from the old values, and after it, from the new ones,
  * so the pages of both are invalidated.  It runs from the ProcessUtility
- * hook (twophase.c), which exists only when dumper is in
+ * hook (utility.c), which exists only when dumper is in
  * shared_preload_libraries (docs/invalidation.md), as the command's role;
  * the paths go with the command's transaction, so a command that fails
  * invalidates nothing.
@@ -72,6 +72,7 @@
 #include "utils/lsyscache.h"
 
 #include "dumper.h"
+#include "registration.h"
 
 #define REWRITE_RLS_HINT \
 	"Run the command as a role with BYPASSRLS, or turn FORCE ROW LEVEL SECURITY off for it."
@@ -202,8 +203,7 @@ rewrite_gather(List *relids)
 					 errdetail("ALTER TABLE rewrites its rows, and the paths of their pages must be invalidated."),
 					 errhint("Grant SELECT on it to role \"%s\", or run the command as a role that may read it.",
 							 GetUserNameFromId(GetUserId(), false))));
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
+		SPI_connect();
 		dumper_gather_table(relid, true, regrelid, &reg, REWRITE_RLS_HINT);
 		SPI_finish();
 		error_context_stack = errcallback.previous;
@@ -252,7 +252,7 @@ rewrite_before(AlterTableStmt *stmt)
 }
 
 /*
- * The ProcessUtility hook's part (twophase.c calls it in place of running
+ * The ProcessUtility hook's part (utility.c calls it in place of running
  * the statement with next): an ALTER TABLE changing a column's type gathers
  * the paths of the rows it rewrites before and after running; any other
  * statement just runs.

@@ -51,8 +51,9 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
-#include "dumper.h"
-#include "rotate.h"
+#include "capture.h"
+#include "delivery.h"
+#include "spi.h"
 
 /* Rotate once the heap is at least this many blocks (1 MB). */
 #define ROTATE_MIN_BLOCKS		128
@@ -114,7 +115,7 @@ rotate_copy_pending(Relation rel, List **kept)
 }
 
 /*
- * See rotate.h.
+ * See delivery.h.
  */
 DumperRotation
 dumper_queue_maybe_rotate(void)
@@ -146,8 +147,7 @@ dumper_queue_maybe_rotate(void)
 		table_close(rel, NoLock);
 		/* TRUNCATE's transactional new file, as the extension's owner. */
 		PushActiveSnapshot(GetTransactionSnapshot());
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
+		SPI_connect();
 		dumper_execute_as_owner("TRUNCATE dumper.queue", 0, NULL, NULL, NULL,
 								SPI_OK_UTILITY);
 		SPI_finish();

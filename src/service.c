@@ -2,7 +2,7 @@
  *
  * service.c
  *	  Whether a worker serves this database, and waiting for it:
- *	  dumper_wait() (read-your-writes), dumper_probe(), and the warnings of
+ *	  dumper_wait() (read-your-writes), and the warnings of
  *	  CREATE EXTENSION and dumper_register when nothing would deliver.
  *
  * Design: docs/design.md, "Read-your-writes".  A session remembers the number
@@ -33,19 +33,15 @@
 #include "pgstat.h"
 #include "storage/condition_variable.h"
 #include "storage/latch.h"
-#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
 
+#include "delivery.h"
 #include "dumper.h"
-#include "shmem.h"
 
 /* Longest sleep between looks at the clock and at interrupts. */
 #define SERVICE_WAIT_SLICE_MS	100
-
-/* Bytes of randomness in a probe path. */
-#define SERVICE_PROBE_BYTES		16
 
 /* This session committed paths that dumper_wait has not yet waited for. */
 static bool service_queued = false;
@@ -55,10 +51,6 @@ static uint64 service_seq = 0;
 
 /* This session's registrations have warned that nothing would deliver. */
 static bool service_register_warned = false;
-
-/* The probe path of the transaction probe_lxid, when it called dumper_probe. */
-static char service_probe_path[sizeof("@probe:") + 2 * SERVICE_PROBE_BYTES];
-static LocalTransactionId service_probe_lxid = InvalidLocalTransactionId;
 
 /*
  * A commit of this session queued paths and took number seq (0 when no
@@ -246,39 +238,4 @@ dumper_wait(PG_FUNCTION_ARGS)
 		service_seq = 0;
 	}
 	PG_RETURN_BOOL(ok);
-}
-
-PG_FUNCTION_INFO_V1(dumper_probe);
-
-/*
- * dumper_probe(): queue the invalidation of a fresh path '@probe:<hex>' in
- * the current transaction and return it, so that a web tier can check the
- * whole chain (docs/redis-contract.md, "Checking the chain").  No page
- * has such a path.  One path per transaction, however many calls: any role
- * may call it, and must not be able to fill the queue with it.  Each call
- * adds it again (the set ignores a duplicate), in case a rolled-back
- * savepoint took it out.
- */
-Datum
-dumper_probe(PG_FUNCTION_ARGS)
-{
-	PreventCommandIfReadOnly("dumper_probe()");
-	PreventCommandDuringRecovery("dumper_probe()");
-	if (service_probe_lxid != MyProc->lxid)
-	{
-		uint8		bytes[SERVICE_PROBE_BYTES];
-		char	   *p;
-
-		if (!pg_strong_random(bytes, sizeof(bytes)))
-			ereport(ERROR,
-					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("dumper_probe: could not generate random bytes")));
-		strcpy(service_probe_path, "@probe:");
-		p = service_probe_path + strlen(service_probe_path);
-		for (int i = 0; i < SERVICE_PROBE_BYTES; i++)
-			p += sprintf(p, "%02x", bytes[i]);
-		service_probe_lxid = MyProc->lxid;
-	}
-	dumper_pathset_add(service_probe_path, strlen(service_probe_path));
-	PG_RETURN_TEXT_P(cstring_to_text(service_probe_path));
 }

@@ -7,9 +7,6 @@
  * The segment exists only when dumper is in shared_preload_libraries; every
  * function here is a no-op (or reports "no worker") without it.
  *
- * Its hooks also request and create twophase.c's table of prepared
- * transactions, so that the extension has one pair of shared memory hooks.
- *
  * Locking: one spinlock protects the statistics and the worker's identity.
  * Committing backends read the latch pointer without the lock: it is written
  * once by the worker at start and cleared at exit, and setting a latch that
@@ -19,15 +16,8 @@
  * (marks blocks, or lowers scan_from), reads the latch pointer and calls
  * SetLatch (not while the worker backs off after a failure).
  *
- * The scan hint (shmem.h): a committed writer marks the blocks of
- * dumper.queue its rows went to, or lowers scan_from to the first of them
- * when they are many or far, and sets scan_spill when it wrote into
- * dumper.spill_queue, after its commit is visible; the worker swaps
- * them for "nothing" before taking a batch's snapshot.  So a row committed
- * before the swap is visible to that snapshot, and the block of one
- * committed after it is in the next hint (deliver.c's rules).  A writer
- * that finds its block already marked leaves it: the worker has not taken
- * it yet, so its coming batch sees this commit too.
+ * The scan hint kept here (scan_from, scan_blocks, scan_spill): deliver.c's
+ * header explains it (docs/design.md, "The scan hint").
  *
  *-------------------------------------------------------------------------
  */
@@ -46,10 +36,7 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
-#include "dumper.h"
-#include "shmem.h"
-
-#define DUMPER_ERROR_LEN	256
+#include "delivery.h"
 
 /*
  * A commit's rows in at most this many consecutive blocks are marked block
@@ -66,7 +53,6 @@ typedef struct DumperShared
 	pg_atomic_uint32 scan_blocks[DUMPER_HINT_WORDS];	/* its "blocks" */
 	pg_atomic_uint32 scan_spill;	/* 1: scan dumper.spill_queue, the hint's "spill" */
 	Oid			worker_dboid;	/* database the worker serves */
-	char		worker_dbname[NAMEDATALEN];	/* its name */
 
 	/*
 	 * Read-your-writes (service.c): every commit the worker serves takes a
@@ -76,31 +62,23 @@ typedef struct DumperShared
 	pg_atomic_uint64 commit_seq;	/* the last number taken */
 	pg_atomic_uint64 delivered_seq; /* delivered through this number */
 	ConditionVariable delivered_cv; /* broadcast when it advances */
-	pid_t		worker_pid;
-	DumperConnState connection;
-	int64		paths_delivered;
-	int64		batches_delivered;
-	int64		failures;
-	TimestampTz last_delivery_at;	/* 0: never */
-	TimestampTz last_error_at;	/* 0: never */
-	char		last_error[DUMPER_ERROR_LEN];
+	DumperStats stats;			/* the worker's identity and statistics */
 } DumperShared;
 
 static DumperShared *dumper_shared = NULL;
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
-/* Ask the postmaster for our segment and twophase.c's table. */
+/* Ask the postmaster for our segment. */
 static void
 dumper_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(sizeof(DumperShared)));
-	dumper_twophase_shmem_request();
 }
 
-/* Create or attach to the segment and twophase.c's table. */
+/* Create or attach to the segment. */
 static void
 dumper_shmem_startup(void)
 {
@@ -123,7 +101,6 @@ dumper_shmem_startup(void)
 		pg_atomic_init_u64(&dumper_shared->delivered_seq, 0);
 		ConditionVariableInit(&dumper_shared->delivered_cv);
 	}
-	dumper_twophase_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
 }
 
@@ -142,10 +119,10 @@ void
 dumper_worker_attach(Latch *latch, Oid dboid, const char *dbname)
 {
 	SpinLockAcquire(&dumper_shared->mutex);
-	dumper_shared->worker_pid = MyProcPid;
+	dumper_shared->stats.worker_pid = MyProcPid;
 	dumper_shared->worker_dboid = dboid;
-	strlcpy(dumper_shared->worker_dbname, dbname, NAMEDATALEN);
-	dumper_shared->connection = DUMPER_CONN_DISCONNECTED;
+	strlcpy(dumper_shared->stats.worker_dbname, dbname, NAMEDATALEN);
+	dumper_shared->stats.connection = DUMPER_CONN_DISCONNECTED;
 	dumper_shared->worker_latch = latch;
 	SpinLockRelease(&dumper_shared->mutex);
 }
@@ -157,11 +134,11 @@ dumper_worker_detach(void)
 	if (dumper_shared == NULL)
 		return;
 	SpinLockAcquire(&dumper_shared->mutex);
-	if (dumper_shared->worker_pid == MyProcPid)
+	if (dumper_shared->stats.worker_pid == MyProcPid)
 	{
 		dumper_shared->worker_latch = NULL;
-		dumper_shared->worker_pid = 0;
-		dumper_shared->connection = DUMPER_CONN_DISCONNECTED;
+		dumper_shared->stats.worker_pid = 0;
+		dumper_shared->stats.connection = DUMPER_CONN_DISCONNECTED;
 	}
 	SpinLockRelease(&dumper_shared->mutex);
 }
@@ -229,7 +206,7 @@ dumper_wake_worker(BlockNumber first, BlockNumber last, bool spill)
 	 * missed one that dumper.naptime covers.)
 	 */
 	latch = shared->worker_latch;
-	if (latch != NULL && shared->connection != DUMPER_CONN_BACKING_OFF)
+	if (latch != NULL && shared->stats.connection != DUMPER_CONN_BACKING_OFF)
 		SetLatch(latch);
 	return seq;
 }
@@ -298,8 +275,8 @@ dumper_worker_database(char *dbname)
 	if (dbname != NULL)
 	{
 		SpinLockAcquire(&dumper_shared->mutex);
-		if (dumper_shared->worker_pid != 0)
-			strlcpy(dbname, dumper_shared->worker_dbname, NAMEDATALEN);
+		if (dumper_shared->stats.worker_pid != 0)
+			strlcpy(dbname, dumper_shared->stats.worker_dbname, NAMEDATALEN);
 		SpinLockRelease(&dumper_shared->mutex);
 	}
 	return true;
@@ -369,9 +346,9 @@ dumper_stats_delivered(int64 paths)
 		return;
 	now = GetCurrentTimestamp();	/* a system call: not under the spinlock */
 	SpinLockAcquire(&dumper_shared->mutex);
-	dumper_shared->paths_delivered += paths;
-	dumper_shared->batches_delivered++;
-	dumper_shared->last_delivery_at = now;
+	dumper_shared->stats.paths_delivered += paths;
+	dumper_shared->stats.batches_delivered++;
+	dumper_shared->stats.last_delivery_at = now;
 	SpinLockRelease(&dumper_shared->mutex);
 }
 
@@ -384,9 +361,9 @@ dumper_stats_failure(const char *error)
 	if (dumper_shared == NULL)
 		return;
 	SpinLockAcquire(&dumper_shared->mutex);
-	dumper_shared->failures++;
-	dumper_shared->last_error_at = now;
-	strlcpy(dumper_shared->last_error, error, DUMPER_ERROR_LEN);
+	dumper_shared->stats.failures++;
+	dumper_shared->stats.last_error_at = now;
+	strlcpy(dumper_shared->stats.last_error, error, DUMPER_ERROR_LEN);
 	SpinLockRelease(&dumper_shared->mutex);
 }
 
@@ -397,69 +374,23 @@ dumper_stats_connection(DumperConnState state)
 	if (dumper_shared == NULL)
 		return;
 	SpinLockAcquire(&dumper_shared->mutex);
-	dumper_shared->connection = state;
+	dumper_shared->stats.connection = state;
 	SpinLockRelease(&dumper_shared->mutex);
 }
 
-PG_FUNCTION_INFO_V1(dumper_stats);
-
 /*
- * dumper.stats(): the shared statistics as one row; the dumper_stats view
- * adds what the queue says.
+ * Copy the worker's identity and the delivery statistics into *snap, for
+ * the dumper_stats view (views.c).  False, and *snap zeroed, without the
+ * segment.
  */
-Datum
-dumper_stats(PG_FUNCTION_ARGS)
+bool
+dumper_stats_snapshot(DumperStats *snap)
 {
-	TupleDesc	tupdesc;
-	Datum		values[10];
-	bool		nulls[10] = {0};
-	DumperShared snap;
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-
+	memset(snap, 0, sizeof(*snap));
 	if (dumper_shared == NULL)
-	{
-		memset(&snap, 0, sizeof(snap));
-		nulls[0] = true;
-		values[1] = CStringGetTextDatum("no worker");
-	}
-	else
-	{
-		const char *conn;
-
-		SpinLockAcquire(&dumper_shared->mutex);
-		memcpy(&snap, dumper_shared, sizeof(snap));
-		SpinLockRelease(&dumper_shared->mutex);
-
-		if (snap.worker_pid == 0)
-			conn = "no worker";
-		else if (snap.connection == DUMPER_CONN_CONNECTED)
-			conn = "connected";
-		else if (snap.connection == DUMPER_CONN_BACKING_OFF)
-			conn = "backing off";
-		else
-			conn = "disconnected";
-		values[0] = Int32GetDatum(snap.worker_pid);
-		nulls[0] = (snap.worker_pid == 0);
-		values[1] = CStringGetTextDatum(conn);
-	}
-	values[2] = Int64GetDatum(snap.paths_delivered);
-	values[3] = Int64GetDatum(snap.batches_delivered);
-	values[4] = Int64GetDatum(snap.failures);
-	values[5] = CStringGetTextDatum(snap.last_error);
-	/* Like a query's text in pg_stat_activity (views.c). */
-	nulls[5] = (snap.last_error[0] == '\0') || !dumper_may_read_all();
-	values[6] = TimestampTzGetDatum(snap.last_error_at);
-	nulls[6] = (snap.last_error_at == 0);
-	values[7] = TimestampTzGetDatum(snap.last_delivery_at);
-	nulls[7] = (snap.last_delivery_at == 0);
-	/* Since 1.2 (a 1.1 definition has eight columns; the rest is unread). */
-	values[8] = CStringGetDatum("");
-	nulls[8] = (snap.worker_pid == 0);
-	if (!nulls[8])
-		values[8] = DirectFunctionCall1(namein, CStringGetDatum(snap.worker_dbname));
-	values[9] = BoolGetDatum(dumper_serves_this_database());
-
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+		return false;
+	SpinLockAcquire(&dumper_shared->mutex);
+	*snap = dumper_shared->stats;
+	SpinLockRelease(&dumper_shared->mutex);
+	return true;
 }

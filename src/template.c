@@ -39,6 +39,7 @@
 #include "utils/memutils.h"
 #include "utils/regproc.h"
 
+#include "capture.h"
 #include "dumper.h"
 #include "template.h"
 #include "template_parse.h"

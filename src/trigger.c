@@ -20,6 +20,7 @@
 #include "fmgr.h"
 
 #include "dumper.h"
+#include "registration.h"
 
 PG_FUNCTION_INFO_V1(dumper_trigger);
 

@@ -44,6 +44,8 @@
 #include "utils/snapmgr.h"
 
 #include "dumper.h"
+#include "registration.h"
+#include "spi.h"
 
 #define TRUNCATE_FETCH	1000
 
@@ -251,8 +253,7 @@ dumper_truncate_trigger(PG_FUNCTION_ARGS)
 	if (!dumper_enabled)
 		return PointerGetDatum(NULL);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	SPI_connect();
 	if (strcmp(trigdata->tg_trigger->tgname, DUMPER_JOIN_TRUNCATE_TRIGGER) == 0)
 		dumper_gather_join(trigdata->tg_relation,
 						   RelationGetRelid(trigdata->tg_relation), true,

@@ -6,8 +6,8 @@
  * A prepared transaction writes its paths at PREPARE TRANSACTION, into
  * dumper.spill_queue (queue.c says why not dumper.queue), but its commit comes
  * later, from whichever session runs COMMIT PREPARED: no commit callback of
- * the writer is left to wake the worker.  A ProcessUtility hook does it
- * instead, once the statement has committed the prepared transaction (its
+ * the writer is left to wake the worker.  The ProcessUtility hook
+ * (utility.c) has this file do it instead, once the statement has committed the prepared transaction (its
  * rows are visible to new snapshots from then on).  ROLLBACK PREPARED wakes
  * nobody: its rows vanish.
  *
@@ -29,14 +29,8 @@
  * reused.
  *
  * Rules: installed only with shared_preload_libraries (without the worker
- * there is nobody to wake); the table is requested and created by shmem.c's
- * hooks, with its segment; the ProcessUtility hook chains to the previous
- * one and adds no work to any statement but a type test, except a COPY or
- * a COMMENT, whose object restore.c compares with dumper's, and an ALTER
- * TABLE or ALTER TYPE, which rewrite.c reads (its rows' paths, when it
- * changes a column's type).
- * Errors: none of its own (restore.c's and rewrite.c's raise theirs); the
- * record at PREPARE cannot fail (a full table only loses the hint: COMMIT
+ * there is nobody to wake); the table has shared memory hooks of its own.
+ * Errors: none of its own; the record at PREPARE cannot fail (a full table only loses the hint: COMMIT
  * PREPARED then asks for a whole scan); a failing COMMIT PREPARED or
  * ROLLBACK PREPARED puts the record back, and the COMMIT PREPARED asks for
  * a whole scan.
@@ -50,11 +44,13 @@
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "tcop/utility.h"
 
-#include "dumper.h"
+#include "capture.h"
+#include "delivery.h"
 
 #define TWOPHASE_TRANCHE	"dumper prepared transactions"
 
@@ -77,8 +73,6 @@ static TwoPhaseShared *twophase_shared = NULL;
 /* The GID of this backend's last PREPARE TRANSACTION statement; "": none. */
 static char twophase_gid[GIDSIZE];
 
-static ProcessUtility_hook_type prev_process_utility = NULL;
-
 /* The size of the table. */
 static Size
 twophase_shmem_size(void)
@@ -87,23 +81,28 @@ twophase_shmem_size(void)
 					mul_size(max_prepared_xacts, sizeof(TwoPhaseRecord)));
 }
 
-/* Ask for the table and its lock; from shmem.c's shmem_request_hook. */
-void
-dumper_twophase_shmem_request(void)
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/* Ask for the table and its lock (shmem_request_hook). */
+static void
+twophase_shmem_request(void)
 {
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(twophase_shmem_size()));
 	RequestNamedLWLockTranche(TWOPHASE_TRANCHE, 1);
 }
 
-/*
- * Create or attach to the table; from shmem.c's shmem_startup_hook, which
- * holds AddinShmemInitLock.
- */
-void
-dumper_twophase_shmem_startup(void)
+/* Create or attach to the table (shmem_startup_hook). */
+static void
+twophase_shmem_startup(void)
 {
 	bool		found;
 
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	twophase_shared = ShmemInitStruct(TWOPHASE_TRANCHE, twophase_shmem_size(), &found);
 	if (!found)
 	{
@@ -111,6 +110,7 @@ dumper_twophase_shmem_startup(void)
 		twophase_shared->lock = &(GetNamedLWLockTranche(TWOPHASE_TRANCHE))->lock;
 		twophase_shared->nslots = max_prepared_xacts;
 	}
+	LWLockRelease(AddinShmemInitLock);
 }
 
 /*
@@ -200,24 +200,10 @@ dumper_twophase_prepared(bool queued)
 	twophase_gid[0] = '\0';
 }
 
-/* Run the statement through the next hook, or PostgreSQL's own. */
-static void
-twophase_next(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
-			  ProcessUtilityContext context, ParamListInfo params,
-			  QueryEnvironment *queryEnv, DestReceiver *dest,
-			  QueryCompletion *qc)
-{
-	if (prev_process_utility)
-		prev_process_utility(pstmt, queryString, readOnlyTree, context,
-							 params, queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
-}
-
 /*
- * Run the statement; a COPY or a COMMENT is first checked by restore.c,
- * and a COPY that succeeded is shown to it afterwards.
+ * From the ProcessUtility hook (utility.c): false, without running it, when
+ * the statement is not PREPARE TRANSACTION, COMMIT PREPARED or ROLLBACK
+ * PREPARED; otherwise run it through next and return true.
  * After a PREPARE TRANSACTION, remember its GID for the prepare to come at
  * the end of the statement.  COMMIT PREPARED and ROLLBACK PREPARED take the
  * record *before* running: the statement frees the GID before it returns,
@@ -227,11 +213,12 @@ twophase_next(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
  * record goes back (unless the GID was prepared again), and a failed COMMIT
  * PREPARED asks for a whole scan, in case it failed after its commit.
  */
-static void
-twophase_process_utility(PlannedStmt *pstmt, const char *queryString,
-						 bool readOnlyTree, ProcessUtilityContext context,
-						 ParamListInfo params, QueryEnvironment *queryEnv,
-						 DestReceiver *dest, QueryCompletion *qc)
+bool
+dumper_twophase_utility(PlannedStmt *pstmt, const char *queryString,
+						bool readOnlyTree, ProcessUtilityContext context,
+						ParamListInfo params, QueryEnvironment *queryEnv,
+						DestReceiver *dest, QueryCompletion *qc,
+						ProcessUtility_hook_type next)
 {
 	Node	   *parsetree = pstmt->utilityStmt;
 	TransactionStmtKind kind = TRANS_STMT_BEGIN;	/* none of ours */
@@ -242,8 +229,6 @@ twophase_process_utility(PlannedStmt *pstmt, const char *queryString,
 	volatile bool have = false;
 	volatile bool queued = false;
 
-	if (IsA(parsetree, CopyStmt) || IsA(parsetree, CommentStmt))
-		dumper_restore_check_statement(parsetree);
 	if (IsA(parsetree, TransactionStmt))
 	{
 		TransactionStmt *stmt = (TransactionStmt *) parsetree;
@@ -258,14 +243,7 @@ twophase_process_utility(PlannedStmt *pstmt, const char *queryString,
 	}
 
 	if (kind == TRANS_STMT_BEGIN)
-	{
-		/* rewrite.c: an ALTER TABLE rewriting a covered table's rows */
-		dumper_rewrite_utility(pstmt, queryString, readOnlyTree, context,
-							   params, queryEnv, dest, qc, twophase_next);
-		if (IsA(parsetree, CopyStmt))
-			dumper_restore_after_statement(parsetree);
-		return;
-	}
+		return false;
 
 	if (kind != TRANS_STMT_PREPARE && twophase_take(gid, &taken_queued))
 	{
@@ -274,8 +252,8 @@ twophase_process_utility(PlannedStmt *pstmt, const char *queryString,
 	}
 	PG_TRY();
 	{
-		twophase_next(pstmt, queryString, readOnlyTree, context, params,
-					  queryEnv, dest, qc);
+		next(pstmt, queryString, readOnlyTree, context, params, queryEnv,
+			 dest, qc);
 	}
 	PG_CATCH();
 	{
@@ -296,15 +274,18 @@ twophase_process_utility(PlannedStmt *pstmt, const char *queryString,
 		else if (queued)
 			dumper_note_commit(dumper_wake_worker(InvalidBlockNumber, InvalidBlockNumber, true));
 	}
+	return true;
 }
 
 /*
- * Install the hook; from _PG_init, with shared_preload_libraries only (the
- * table comes with shmem.c's segment).
+ * Install the shared memory hooks; from _PG_init, with
+ * shared_preload_libraries only.
  */
 void
 dumper_twophase_init(void)
 {
-	prev_process_utility = ProcessUtility_hook;
-	ProcessUtility_hook = twophase_process_utility;
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = twophase_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = twophase_shmem_startup;
 }

@@ -7,7 +7,7 @@
  * Paths are made of row data (slugs, names, any column a template names)
  * from tables the reader may not be allowed to SELECT, so, as PostgreSQL
  * does for pg_stat_activity's query text, the paths themselves (and the
- * last delivery error, dumper.stats() in shmem.c) are shown only to
+ * last delivery error, dumper.stats() below) are shown only to
  * superusers and members of pg_read_all_stats (pg_monitor is one); other
  * roles see that a row is pending and since when, not what it holds.
  *
@@ -51,7 +51,8 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "dumper.h"
+#include "capture.h"
+#include "delivery.h"
 
 /*
  * Whether the current role may see what the queue and the statistics hold:
@@ -233,5 +234,63 @@ dumper_pending_summary(PG_FUNCTION_ARGS)
 		values[1] = DirectFunctionCall2(timestamp_mi,
 										TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
 										TimestampTzGetDatum(oldest));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+PG_FUNCTION_INFO_V1(dumper_stats);
+
+/*
+ * dumper.stats(): the shared statistics as one row; the dumper_stats view
+ * adds what the queue says.
+ */
+Datum
+dumper_stats(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[10];
+	bool		nulls[10] = {0};
+	DumperStats snap;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	if (!dumper_stats_snapshot(&snap))
+	{
+		nulls[0] = true;
+		values[1] = CStringGetTextDatum("no worker");
+	}
+	else
+	{
+		const char *conn;
+
+		if (snap.worker_pid == 0)
+			conn = "no worker";
+		else if (snap.connection == DUMPER_CONN_CONNECTED)
+			conn = "connected";
+		else if (snap.connection == DUMPER_CONN_BACKING_OFF)
+			conn = "backing off";
+		else
+			conn = "disconnected";
+		values[0] = Int32GetDatum(snap.worker_pid);
+		nulls[0] = (snap.worker_pid == 0);
+		values[1] = CStringGetTextDatum(conn);
+	}
+	values[2] = Int64GetDatum(snap.paths_delivered);
+	values[3] = Int64GetDatum(snap.batches_delivered);
+	values[4] = Int64GetDatum(snap.failures);
+	values[5] = CStringGetTextDatum(snap.last_error);
+	/* Like a query's text in pg_stat_activity (dumper_may_read_all). */
+	nulls[5] = (snap.last_error[0] == '\0') || !dumper_may_read_all();
+	values[6] = TimestampTzGetDatum(snap.last_error_at);
+	nulls[6] = (snap.last_error_at == 0);
+	values[7] = TimestampTzGetDatum(snap.last_delivery_at);
+	nulls[7] = (snap.last_delivery_at == 0);
+	/* Since 1.2 (a 1.1 definition has eight columns; the rest is unread). */
+	values[8] = CStringGetDatum("");
+	nulls[8] = (snap.worker_pid == 0);
+	if (!nulls[8])
+		values[8] = DirectFunctionCall1(namein, CStringGetDatum(snap.worker_dbname));
+	values[9] = BoolGetDatum(dumper_serves_this_database());
+
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

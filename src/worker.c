@@ -35,12 +35,11 @@
  * CREATE EXTENSION, after DROP EXTENSION).  SIGHUP re-reads the configuration and reconnects when
  * dumper.redis_url changed; a new dumper.database makes the worker exit so
  * that the postmaster restarts it there.  SIGTERM ends it within a second,
- * also while it waits for Redis (redis_client.c waits on the latch).
+ * also while it waits for Redis (redis_client.c's waits leave the latch
+ * out but last at most 100 ms, then serve interrupts).
  *
- * A batch scans dumper.queue from the block its writers' hint and the
- * previous batch name (deliver.c), not from the start; the first batch
- * after a failure, on a new file of the table (a rotation) and one every
- * dumper.naptime scan it whole.
+ * A batch scans only the blocks of dumper.queue the scan hint names
+ * (deliver.c's header; docs/design.md, "The scan hint").
  *
  * Under load (a batch of several transactions), the worker pauses
  * dumper.batch_delay between batches, so that commits are delivered in
@@ -69,12 +68,11 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "deliver.h"
+#include "capture.h"
+#include "delivery.h"
 #include "dumper.h"
-#include "liveness.h"
 #include "redis_client.h"
-#include "rotate.h"
-#include "shmem.h"
+#include "registration.h"
 
 #define WORKER_BACKOFF_MIN_MS	1000
 #define WORKER_BACKOFF_MAX_MS	30000
@@ -566,7 +564,7 @@ dumper_worker_main(Datum main_arg pg_attribute_unused())
 	 * The worker is a superuser: no search_path of the database's or of
 	 * the role's settings (ALTER DATABASE ... SET) may name a schema whose
 	 * operators its statements would find first.  Each statement pins it
-	 * too (owner.c); this covers everything else the worker runs.
+	 * too (spi.c); this covers everything else the worker runs.
 	 */
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 	dumper_worker_attach(&MyProc->procLatch, MyDatabaseId, dumper_database);
