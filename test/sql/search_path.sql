@@ -1,5 +1,5 @@
 -- Every statement dumper runs with the extension owner's rights pins its
--- search_path (owner.c): a role with a schema of its own, full of operators
+-- search_path (spi.c): a role with a schema of its own, full of operators
 -- and functions that shadow pg_catalog's, puts it first and reaches every
 -- entry point of dumper -- registering, writing, TRUNCATE, each command of
 -- the DDL event triggers, delivery, the views -- and none of its code runs.
