@@ -600,6 +600,33 @@ dumper_redis_connect(const char *url, int timeout_ms, char *err, size_t errlen)
 }
 
 /*
+ * The start of a call on r: its clock starts, its timeout is at least 1 ms,
+ * and r must be a connection that has not failed.  False, with a message,
+ * when it is not.
+ */
+static bool
+rc_begin(DumperRedis *r, instr_time *start, int *timeout_ms,
+		 char *err, size_t errlen)
+{
+	INSTR_TIME_SET_CURRENT(*start);
+	if (*timeout_ms < 1)
+		*timeout_ms = 1;
+	if (r == NULL)
+	{
+		rc_set_error(err, errlen, "not connected to Redis");
+		return false;
+	}
+	if (!r->usable)
+	{
+		rc_set_error(err, errlen,
+					 "the connection to Redis at %s failed earlier and cannot be reused",
+					 r->desc);
+		return false;
+	}
+	return true;
+}
+
+/*
  * DEL prefix||path for every path and optionally PUBLISH channel path for
  * every path, in one pipelined round trip; see redis_client.h.
  *
@@ -625,22 +652,8 @@ dumper_redis_invalidate(DumperRedis *r, const char *prefix,
 	RcCommandRun runs[2];
 	int			i;
 
-	INSTR_TIME_SET_CURRENT(start);
-	if (timeout_ms < 1)
-		timeout_ms = 1;
-
-	if (r == NULL)
-	{
-		rc_set_error(err, errlen, "not connected to Redis");
+	if (!rc_begin(r, &start, &timeout_ms, err, errlen))
 		return false;
-	}
-	if (!r->usable)
-	{
-		rc_set_error(err, errlen,
-					 "the connection to Redis at %s failed earlier and cannot be reused",
-					 r->desc);
-		return false;
-	}
 	if (npaths <= 0)
 		return true;
 	Assert(paths != NULL);
@@ -751,21 +764,8 @@ dumper_redis_command(DumperRedis *r, int argc, const char *const *argv,
 	instr_time	start;
 	RcCommandRun run;
 
-	INSTR_TIME_SET_CURRENT(start);
-	if (timeout_ms < 1)
-		timeout_ms = 1;
-	if (r == NULL)
-	{
-		rc_set_error(err, errlen, "not connected to Redis");
+	if (!rc_begin(r, &start, &timeout_ms, err, errlen))
 		return false;
-	}
-	if (!r->usable)
-	{
-		rc_set_error(err, errlen,
-					 "the connection to Redis at %s failed earlier and cannot be reused",
-					 r->desc);
-		return false;
-	}
 	r->usable = false;
 	r->timed_out = false;
 	r->error_reply = false;

@@ -112,17 +112,11 @@ bool
 dumper_registration_read(Oid relid, DumperRegistration *reg)
 {
 	MemoryContext callercxt = CurrentMemoryContext;
-	DumperOwnerScope scope;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1];
 	bool		found = false;
-	int			ret;
 
 	reg->funcoid = InvalidOid;
 	reg->templates = NIL;
 	SPI_connect();
-	dumper_owner_enter(&scope);
-	args[0] = ObjectIdGetDatum(relid);
 
 	/*
 	 * Read like a catalog, with the latest snapshot, not the transaction's:
@@ -130,15 +124,10 @@ dumper_registration_read(Oid relid, DumperRegistration *reg)
 	 * trigger (catalogs are read fresh), and must see its row too; and the
 	 * cache must not keep what an old snapshot showed as current.
 	 */
-	PushActiveSnapshot(GetLatestSnapshot());
-	ret = SPI_execute_with_args("SELECT paths_schema, paths_name, paths_oid, templates"
-								" FROM dumper.registration"
-								" WHERE tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
-								1, argtypes, args, NULL, true, 1);
-	PopActiveSnapshot();
-	dumper_owner_exit(&scope);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	(void) dumper_read_by_oid("SELECT paths_schema, paths_name, paths_oid, templates"
+							  " FROM dumper.registration"
+							  " WHERE tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
+							  relid);
 
 	if (SPI_processed == 1)
 	{

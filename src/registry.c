@@ -337,24 +337,12 @@ dumper_is_pure_join_table(Relation rel)
 static bool
 registry_join_explicit(Oid relid)
 {
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1];
-	DumperOwnerScope scope;
 	bool		explicit = false;
-	int			ret;
 
-	args[0] = ObjectIdGetDatum(relid);
 	SPI_connect();
-	dumper_owner_enter(&scope);
-	PushActiveSnapshot(GetLatestSnapshot());
-	ret = SPI_execute_with_args("SELECT explicit FROM dumper.join_table"
-								" WHERE tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
-								1, argtypes, args, NULL, true, 1);
-	PopActiveSnapshot();
-	dumper_owner_exit(&scope);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
-	if (SPI_processed == 1)
+	if (dumper_read_by_oid("SELECT explicit FROM dumper.join_table"
+						   " WHERE tbl::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
+						   relid) == 1)
 	{
 		bool		isnull;
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,

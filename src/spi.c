@@ -45,6 +45,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "capture.h"
@@ -97,6 +98,32 @@ dumper_owner_exit(DumperOwnerScope *scope)
 {
 	dumper_unpin_search_path(scope->save_nestlevel);
 	SetUserIdAndSecContext(scope->save_userid, scope->save_sec_context);
+}
+
+/*
+ * Run query, a read of one of dumper's tables with $1 an OID, as the
+ * extension's owner, with the latest snapshot rather than the
+ * transaction's, for at most one row: dumper's tables are read like
+ * catalogs (registration.c says why).  The caller is connected to SPI and
+ * reads SPI_tuptable; returns the number of rows, 0 or 1.
+ */
+uint64
+dumper_read_by_oid(const char *query, Oid oid)
+{
+	DumperOwnerScope scope;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1];
+	int			ret;
+
+	args[0] = ObjectIdGetDatum(oid);
+	dumper_owner_enter(&scope);
+	PushActiveSnapshot(GetLatestSnapshot());
+	ret = SPI_execute_with_args(query, 1, argtypes, args, NULL, true, 1);
+	PopActiveSnapshot();
+	dumper_owner_exit(&scope);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(ret));
+	return SPI_processed;
 }
 
 /*
