@@ -192,7 +192,7 @@ if [ "${DUMPER_KEEP_TMP:-0}" = 1 ]; then dt_say "logs in $DT_TMP"; fi
 
 # Build and install DIR, its output in the log NAME; one report line.
 build() {
-	local dir=$1 name=$2 t0=$EPOCHREALTIME log=$DT_TMP/build-$2.log
+	local dir=$1 name=$2 t0=$EPOCHREALTIME log=$DT_TMP/build-${2//\//_}.log
 	if dt_build_install "$dir" >"$log" 2>&1; then
 		report build "$name" ok "$(since "$t0")"
 		[ $verbose -eq 0 ] || cat "$log"
@@ -276,12 +276,13 @@ run_regress_stage() {
 	[ $verbose -eq 0 ] || cat "$DT_TMP/$stage.out"
 	count_regress "$DT_TMP/$stage.out" "$stage" "$rc"
 	if [ "$rc" -ne 0 ]; then
-		# pg_regress's own words (why it stopped, when it did), the
-		# diffs, the server's log, or initdb's when the server never started.
-		[ $verbose -eq 1 ] || show_tail 15 "$DT_TMP/$stage.out" "$stage: last lines of pg_regress's output"
+		# The diffs, or pg_regress's own words when there are none (why it
+		# stopped); the server's log, or initdb's when it never started.
 		if [ -s "$outdir/regression.diffs" ]; then
 			echo "---- $stage: regression.diffs"
 			cat "$outdir/regression.diffs"
+		elif [ $verbose -eq 0 ]; then
+			show_tail 20 "$DT_TMP/$stage.out" "$stage: last lines of pg_regress's output"
 		fi
 		log=$outdir/log/postmaster.log
 		[ -s "$log" ] || log=$outdir/log/initdb.log
@@ -328,12 +329,13 @@ count_tap() {
 	if [ "$rc" -ne 0 ]; then
 		if [ "$nfail" -eq 0 ] ||
 			grep -qE 'test returned 255|Bad plan|No plan found|Bailout called|No subtests run' "$file"; then
-			fail "$name (died: see its log above)"
+			fail "$name (died: see its diagnostics above)"
 		fi
 	fi
 }
 
-# Run TAP test T in the background, its prove -v output in tap-T.out and,
+# Run TAP test T in the background: prove -v's output in tap-T.out, the
+# test's diagnostics (Test::More's diag, a die's message) in tap-T.err and,
 # when it ends, "EXIT-STATUS SECONDS" in tap-T.done.
 start_tap() {
 	local t=$1
@@ -344,19 +346,20 @@ start_tap() {
 			TESTDIR="$copy" PATH="$DT_PG_BIN:$PATH" \
 			PG_REGRESS="$DT_PG_REGRESS" \
 			PERL5LIB="$DT_PG_PERL:$copy/test/perl${PERL5LIB:+:$PERL5LIB}" \
-			prove -v "test/t/$t.pl" >"$DT_TMP/tap-$t.out" 2>&1 </dev/null || rc=$?
+			prove -v "test/t/$t.pl" >"$DT_TMP/tap-$t.out" 2>"$DT_TMP/tap-$t.err" </dev/null ||
+			rc=$?
 		echo "$rc $(since "$t0")" >"$DT_TMP/tap-$t.done"
 	) &
 	tap_pid[$t]=$!
 }
 
 # Wait for TAP test T, then count and report it; when it failed, show its
-# failed subtests and the last lines of its output and logs.
+# failed subtests, its diagnostics and the last lines of its logs.
 finish_tap() {
 	local t=$1 rc secs before=$failed log nsub
 	wait "${tap_pid[$t]}" || true
 	read -r rc secs <"$DT_TMP/tap-$t.done" || { rc=1; secs=0; }
-	[ $verbose -eq 0 ] || cat "$DT_TMP/tap-$t.out"
+	[ $verbose -eq 0 ] || cat "$DT_TMP/tap-$t.err" "$DT_TMP/tap-$t.out"
 	count_tap "$DT_TMP/tap-$t.out" "$t" "$rc"
 	nsub=$(grep -cE '^(not )?ok [0-9]+' "$DT_TMP/tap-$t.out" || true)
 	if [ "$failed" -eq "$before" ]; then
@@ -366,9 +369,8 @@ finish_tap() {
 	report TAP "$t" FAILED "$secs" "($nsub subtests)"
 	[ $verbose -eq 1 ] && return 0
 	echo "---- $t: failed subtests"
-	awk '/^not ok [0-9]+/ { p = 1; print; next } p && /^#/ { print; next } { p = 0 }' \
-		"$DT_TMP/tap-$t.out"
-	show_tail 40 "$DT_TMP/tap-$t.out" "$t: last lines of prove's output"
+	grep -E '^not ok [0-9]+' "$DT_TMP/tap-$t.out" || echo "(none: it died, or ran fewer than planned)"
+	show_tail 60 "$DT_TMP/tap-$t.err" "$t: its diagnostics"
 	show_tail 100 "$copy/tmp_check/log/regress_log_$t" "$t: last lines of tmp_check/log/regress_log_$t"
 	for log in "$copy/tmp_check/log/${t}"_*.log; do
 		show_tail 50 "$log" "$t: last lines of ${log#"$copy/"}"
