@@ -79,7 +79,7 @@ $(OBJS): $(wildcard src/*.h)
 test:
 	bash test/run.sh
 # The fast tier: every pg_regress and isolation test and the quick TAP
-# tests (test/run.sh --fast; about 3 minutes).
+# tests (test/run.sh --fast; about 2 1/2 minutes).
 check-fast:
 	bash test/run.sh --fast
 # The register test's paths function in C, built as a user would build one.
