@@ -25,7 +25,7 @@
 #      their own Redis servers and nodes).
 # It prints one line per test (stage, name, result, seconds); for a test
 # that failed, what shows why: the diffs and the server log's last lines, or
-# the failed TAP subtests and the last lines of the test's logs.  It counts
+# the failed TAP subtests, its diagnostics and its logs' last lines.  It counts
 # every pg_regress/isolation test and every TAP subtest, and ends with the
 # line "N passed, N failed".  Exit status 0 only when nothing failed and at
 # least one test ran.
@@ -98,9 +98,9 @@ slow_tap=(
 	006_queue_bounded        # 65 s: 60 s of pgbench load
 	009_load                 # 65 s: 16 pgbench clients for 60 s
 	012_scan_hint            # 80-95 s: pgbench load and vacuums, scan by scan
-	019_restore_orders       # 25-50 s: a dump restored in 500 orders
-	024_django_freshness     # the demo shop under gunicorn, over HTTP
-	025_freshness_scenarios  # 1,000 rounds of POST then GET, and more
+	019_restore_orders       # 25-60 s: a dump restored in 500 orders
+	024_django_freshness     # 40 s: the demo shop under gunicorn, over HTTP
+	025_freshness_scenarios  # 170 s: 1,000 rounds of POST then GET, and more
 	030_fuzz                 # 62 s: two fuzzers for 60 s each
 	031_memcheck             # 190-210 s: every suite under valgrind
 )
