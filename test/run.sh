@@ -4,7 +4,7 @@
 #
 # Two tiers:
 #   bash test/run.sh          the full tier, what CI runs (.ci/run): every
-#                             test below; about 15 minutes on 2 cores.
+#                             test below; about 15 minutes on 2 cores (868 s).
 #   bash test/run.sh --fast   the fast tier, to run often (make check-fast):
 #                             every pg_regress and isolation test and every
 #                             TAP test but the slow ones listed in slow_tap
@@ -23,7 +23,8 @@
 #      the second); isolation results land in output_iso/;
 #   2. the TAP tests test/t/*.pl with prove (test/perl/DumperTest.pm starts
 #      their own Redis servers and nodes).
-# It prints one line per test (stage, name, result, seconds); for a test
+# It prints one line per test (stage, name, result, seconds), and under a
+# TAP test's line what it printed with diag (a measurement); for a test
 # that failed, what shows why: the diffs and the server log's last lines, or
 # the failed TAP subtests, its diagnostics and its logs' last lines.  It counts
 # every pg_regress/isolation test and every TAP subtest, and ends with the
@@ -365,6 +366,9 @@ finish_tap() {
 	nsub=$(grep -cE '^(not )?ok [0-9]+' "$DT_TMP/tap-$t.out" || true)
 	if [ "$failed" -eq "$before" ]; then
 		report TAP "$t" ok "$secs" "($nsub subtests)"
+		# What the test chose to print with diag (a measurement, a line or
+		# two: the docs quote some), indented under its line.
+		[ $verbose -eq 1 ] || sed 's/^/           /' "$DT_TMP/tap-$t.err"
 		return 0
 	fi
 	report TAP "$t" FAILED "$secs" "($nsub subtests)"
