@@ -56,7 +56,7 @@ hits_stop_servers() {
 		kill -TERM "$p" 2>/dev/null || true
 	done
 	for p in "${GUNICORN_PIDS[@]}"; do
-		dt_poll 10 dt__gone "$p" || kill -KILL "$p" 2>/dev/null || true
+		dt_poll 10 dt_gone "$p" || kill -KILL "$p" 2>/dev/null || true
 	done
 	GUNICORN_PIDS=()
 }

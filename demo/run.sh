@@ -118,7 +118,7 @@ key_there() {
 dt_after_cleanup() {
 	if [ -n "$web_pid" ] && kill -0 "$web_pid" 2>/dev/null; then
 		kill -TERM "$web_pid" 2>/dev/null || true
-		dt_poll 10 dt__gone "$web_pid" || kill -KILL "$web_pid" 2>/dev/null || true
+		dt_poll 10 dt_gone "$web_pid" || kill -KILL "$web_pid" 2>/dev/null || true
 	fi
 	return "$1"
 }

@@ -1,11 +1,21 @@
 # shellcheck shell=bash
-# test/lib.sh: shell functions shared by test/run.sh and demo/run.sh.
+# test/lib.sh: the shell library of every script of the repository that
+# builds dumper and starts servers.  Its users, and what they take from it:
+#   test/run.sh, test/memcheck.sh   the test drivers and the rest
+#   demo/run.sh, bench/run.sh, bench/django_hits.sh (and bench/lib.sh, which
+#                                   builds on it): packages, build, the
+#                                   temporary directory, the run user,
+#                                   ports, Redis, PostgreSQL, polls
+# It lives under test/ because the tests are its first user; a change here
+# is a change to all of them.
 #
 # Source it from bash.  Every function is safe under `set -euo pipefail`: it
 # reports a failure with a message on stderr and a non-zero status, and
 # never leaves `set -e` to do it.  Names: functions dt_*, variables DT_*.
 #
-# What it does for a script:
+# What it offers:
+#   DT_PG_CONFIG, DT_PG_BIN, DT_PG_REGRESS, DT_PG_ISOLATION_REGRESS, DT_PG_PERL
+#                            the PostgreSQL used, all from pg_config (below)
 #   dt_install_packages      install the Debian packages we need, if missing
 #   dt_build_install DIR     make + make install a PGXS directory
 #   dt_make_tmp              a temporary directory owned by the run user,
@@ -19,24 +29,43 @@
 #   dt_pg_start DIR PORT [CONF-LINE...]
 #                            initdb + start a PostgreSQL 15 cluster on
 #                            127.0.0.1:PORT and a unix socket in $DT_TMP
+#   dt_poll SECONDS CMD...   a bounded poll; dt_gone PID: the process is gone
 #
-# Environment read: DUMPER_KEEP_TMP=1 keeps the temporary directory (its path
-# is printed at exit) for a look at logs after a run; TMPDIR.
+# Environment read: PG_CONFIG (see below); DUMPER_KEEP_TMP=1 keeps the
+# temporary directory (its path is printed at exit) for a look at logs after
+# a run; TMPDIR.
 #
 # Rules: no fixed sleeps; every wait is a bounded poll.  Servers listen on
 # loopback only.  Root does apt and `make install` directly; a normal user
 # does them with sudo, and skips apt when every package is already there.
 
 # shellcheck disable=SC2034  # constants for the scripts that source this file
-# The PostgreSQL to build against and test with: PG_CONFIG when set (a
-# pg_config of another installation, or of a relocated copy of one), else
-# Debian 12's PostgreSQL 15.
+# The PostgreSQL to build against and test with is the one of PG_CONFIG when
+# set (the pg_config of another installation, or of a relocated copy of
+# one), else of Debian 12's PostgreSQL 15.  Every other path comes from that
+# pg_config, once it is installed: dt_pg_paths sets them now when it is,
+# and dt_install_packages when it installs it.
 DT_PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-DT_PG_BIN=$("$DT_PG_CONFIG" --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
-DT_PGXS_TEST=$(dirname "$("$DT_PG_CONFIG" --pgxs 2>/dev/null || echo /usr/lib/postgresql/15/lib/pgxs/src/makefiles/pgxs.mk)")/../test
-DT_PG_REGRESS=$DT_PGXS_TEST/regress/pg_regress
-DT_PG_ISOLATION_REGRESS=$DT_PGXS_TEST/isolation/pg_isolation_regress
-DT_PG_PERL=$DT_PGXS_TEST/perl
+DT_PG_BIN=""                # postgres, initdb, pg_ctl, psql...
+DT_PG_REGRESS=""            # pg_regress of PGXS
+DT_PG_ISOLATION_REGRESS=""  # pg_isolation_regress of PGXS
+DT_PG_PERL=""               # PostgreSQL::Test::* of PGXS
+
+# Set the DT_PG_* paths from pg_config.
+dt_pg_paths() {
+	local pgxs
+	DT_PG_BIN=$("$DT_PG_CONFIG" --bindir) || return 1
+	pgxs=$("$DT_PG_CONFIG" --pgxs) || return 1
+	# pgxs is .../lib/pgxs/src/makefiles/pgxs.mk; the test drivers are in
+	# .../lib/pgxs/src/test.
+	pgxs=${pgxs%/makefiles/pgxs.mk}/test
+	DT_PG_REGRESS=$pgxs/regress/pg_regress
+	DT_PG_ISOLATION_REGRESS=$pgxs/isolation/pg_isolation_regress
+	DT_PG_PERL=$pgxs/perl
+}
+if [ -x "$DT_PG_CONFIG" ] || command -v "$DT_PG_CONFIG" >/dev/null 2>&1; then
+	dt_pg_paths || true
+fi
 
 # Everything the build, the tests and the demo need from Debian.
 DT_PACKAGES=(
@@ -100,7 +129,8 @@ dt_give() {
 
 # Install the packages of DT_PACKAGES that are missing.  Nothing is run when
 # all are installed, so a normal user without sudo can run the tests on a
-# prepared machine.
+# prepared machine.  Then set the DT_PG_* paths (pg_config is one of the
+# packages).
 dt_install_packages() {
 	local missing=() p
 	for p in "${DT_PACKAGES[@]}"; do
@@ -108,14 +138,16 @@ dt_install_packages() {
 			missing+=("$p")
 		fi
 	done
-	[ ${#missing[@]} -gt 0 ] || return 0
-	dt_say "installing packages: ${missing[*]}"
-	if [ "$DT_APT_UPDATED" -eq 0 ]; then
-		dt_root_cmd env DEBIAN_FRONTEND=noninteractive apt-get update -q || return 1
-		DT_APT_UPDATED=1
+	if [ ${#missing[@]} -gt 0 ]; then
+		dt_say "installing packages: ${missing[*]}"
+		if [ "$DT_APT_UPDATED" -eq 0 ]; then
+			dt_root_cmd env DEBIAN_FRONTEND=noninteractive apt-get update -q || return 1
+			DT_APT_UPDATED=1
+		fi
+		dt_root_cmd env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null || return 1
 	fi
-	dt_root_cmd env DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null || return 1
+	dt_pg_paths
 }
 
 # Build a PGXS directory as the current user, then install it as root.
@@ -291,13 +323,13 @@ dt__redis_stop_pidfile() {
 	[[ $pid =~ ^[0-9]+$ ]] || return 0
 	grep -q '^redis-server' "/proc/$pid/comm" 2>/dev/null || return 0
 	kill -TERM "$pid" 2>/dev/null || return 0
-	if ! dt_poll 10 dt__gone "$pid"; then
+	if ! dt_poll 10 dt_gone "$pid"; then
 		kill -KILL "$pid" 2>/dev/null || true
 	fi
 }
 
 # True when process PID no longer exists.
-dt__gone() { ! kill -0 "$1" 2>/dev/null; }
+dt_gone() { ! kill -0 "$1" 2>/dev/null; }
 
 # initdb a PostgreSQL 15 cluster in DATADIR (must not exist) as the run user,
 # superuser "postgres", trust authentication, UTF8 with the C locale; listen on

@@ -29,9 +29,11 @@ DumperTest - real Redis servers and dumper-ready PostgreSQL nodes for TAP tests
 test/run.sh runs the tests with PERL5LIB holding PostgreSQL's test modules
 and test/perl; by hand, from the repository root after C<make install>:
 
-  TESTDIR=$PWD PATH=/usr/lib/postgresql/15/bin:$PATH \
-  PG_REGRESS=/usr/lib/postgresql/15/lib/pgxs/src/test/regress/pg_regress \
-  PERL5LIB=/usr/lib/postgresql/15/lib/pgxs/src/test/perl:test/perl \
+  PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+  PGXS_TEST=$(dirname "$($PG_CONFIG --pgxs)")/../test
+  TESTDIR=$PWD PATH=$($PG_CONFIG --bindir):$PATH \
+  PG_REGRESS=$PGXS_TEST/regress/pg_regress \
+  PERL5LIB=$PGXS_TEST/perl:test/perl \
   prove -v test/t/001_something.pl
 
 =head1 FUNCTIONS
