@@ -9,6 +9,7 @@ OBJS = \
 	src/registry.o \
 	src/registration.o \
 	src/regcache.o \
+	src/tablecache.o \
 	src/trigger.o \
 	src/join.o \
 	src/template.o \

@@ -90,12 +90,17 @@ typedef struct JoinEntry
 	Oid		   *refs;			/* tables whose change rebuilds it: below */
 } JoinEntry;
 
-static HTAB *join_cache = NULL;
+static bool join_keep(void *entry);
+static void join_release(void *entry);
 
-/* Entries created since the last look for dropped tables' entries. */
-static int	join_created = 0;
-
-#define JOIN_SWEEP_EVERY	64
+static DumperTableCache join_tables = {
+	.name = "dumper join tables",
+	.keysize = sizeof(Oid),
+	.entrysize = sizeof(JoinEntry),
+	.nelem = 16,
+	.keep = join_keep,
+	.release = join_release,
+};
 
 /*
  * Mark the entries of join table relid and of its referenced tables (or
@@ -107,11 +112,11 @@ join_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
 	HASH_SEQ_STATUS status;
 	JoinEntry  *entry;
 
-	if (join_cache == NULL)
+	if (join_tables.htab == NULL)
 		return;
 	if (OidIsValid(relid))
 	{
-		entry = hash_search(join_cache, &relid, HASH_FIND, NULL);
+		entry = hash_search(join_tables.htab, &relid, HASH_FIND, NULL);
 		if (entry != NULL)
 			entry->valid = false;
 	}
@@ -122,7 +127,7 @@ join_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
 	 * its key columns, which a RENAME or SET SCHEMA changes, and whether a
 	 * referenced table is a side at all depends on its owner.
 	 */
-	hash_seq_init(&status, join_cache);
+	hash_seq_init(&status, join_tables.htab);
 	while ((entry = hash_seq_search(&status)) != NULL)
 	{
 		if (!OidIsValid(relid))
@@ -270,25 +275,20 @@ join_build(JoinEntry *entry, Relation rel)
 	entry->built = true;
 }
 
-/*
- * Forget the entries of dropped join tables (their drop invalidated them);
- * see regcache_sweep.  Run every JOIN_SWEEP_EVERY new entries.
- */
-static void
-join_sweep(void)
+/* Whether a dropped table's entry must stay (tablecache.c): valid, or in use. */
+static bool
+join_keep(void *entry)
 {
-	HASH_SEQ_STATUS status;
-	JoinEntry  *entry;
+	JoinEntry  *e = (JoinEntry *) entry;
 
-	hash_seq_init(&status, join_cache);
-	while ((entry = hash_seq_search(&status)) != NULL)
-	{
-		if (entry->valid || entry->in_use > 0 ||
-			SearchSysCacheExists1(RELOID, ObjectIdGetDatum(entry->relid)))
-			continue;
-		join_free_sides(entry);
-		(void) hash_search(join_cache, &entry->relid, HASH_REMOVE, NULL);
-	}
+	return e->valid || e->in_use > 0;
+}
+
+/* Free what an entry owns, before tablecache.c removes it. */
+static void
+join_release(void *entry)
+{
+	join_free_sides((JoinEntry *) entry);
 }
 
 /*
@@ -361,32 +361,8 @@ dumper_join_trigger(PG_FUNCTION_ARGS)
 
 	rel = trigdata->tg_relation;
 	relid = RelationGetRelid(rel);
-	if (join_cache == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(JoinEntry);
-		ctl.hcxt = CacheMemoryContext;
-		join_cache = hash_create("dumper join tables", 16, &ctl,
-								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
-	entry = hash_search(join_cache, &relid, HASH_ENTER, &found);
-	if (!found)
-	{
-		entry->valid = false;
-		entry->built = false;
-		entry->in_use = 0;
-		entry->nsides = 0;
-		entry->sides = NULL;
-		entry->nrefs = 0;
-		entry->refs = NULL;
-		if (++join_created >= JOIN_SWEEP_EVERY)
-		{
-			join_created = 0;
-			join_sweep();		/* keeps this new entry: its table exists */
-		}
-	}
+	/* All zeros: not valid, nothing built, no sides. */
+	entry = dumper_tablecache_enter(&join_tables, &relid, &found);
 
 	errcallback.callback = join_error_callback;
 	errcallback.arg = &relid;

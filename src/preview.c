@@ -49,6 +49,7 @@
 #include "capture.h"
 #include "dumper.h"
 #include "registration.h"
+#include "spi.h"
 
 /* schema.name of a relation, quoted. */
 static char *
@@ -177,15 +178,11 @@ dumper_paths_of(PG_FUNCTION_ARGS)
 			 query, SPI_result_code_string(ret));
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
-									  1, &isnull);
-		text	   *t;
+		text	   *t = dumper_tuptable_text(i);
+		Datum		d;
+		bool		isnull = false;
 
-		if (isnull)
-			continue;
-		t = DatumGetTextPP(d);
-		if (VARSIZE_ANY_EXHDR(t) == 0)
+		if (t == NULL || VARSIZE_ANY_EXHDR(t) == 0)
 			continue;
 		if (VARSIZE_ANY_EXHDR(t) > DUMPER_MAX_PATH_LEN)
 			dumper_path_too_long(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t),

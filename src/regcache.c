@@ -132,12 +132,17 @@ typedef struct RegEntry
 	char		funcname[NAMEDATALEN * 3 + 64];
 } RegEntry;
 
-static HTAB *regcache = NULL;
+static bool regcache_keep(void *entry);
+static void regcache_release(void *entry);
 
-/* Entries created since the last look for dropped tables' entries. */
-static int	regcache_created = 0;
-
-#define REGCACHE_SWEEP_EVERY	64
+static DumperTableCache regcache_tables = {
+	.name = "dumper registrations",
+	.keysize = sizeof(RegKey),
+	.entrysize = sizeof(RegEntry),
+	.nelem = 32,
+	.keep = regcache_keep,
+	.release = regcache_release,
+};
 
 /* Mark the entry of relid (or every entry) for rebuilding. */
 static void
@@ -146,7 +151,7 @@ regcache_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
 	HASH_SEQ_STATUS status;
 	RegEntry   *entry;
 
-	if (regcache == NULL)
+	if (regcache_tables.htab == NULL)
 		return;
 	if (OidIsValid(relid))
 	{
@@ -154,13 +159,13 @@ regcache_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
 
 		for (key.variant = 0; key.variant < REGCACHE_VARIANTS; key.variant++)
 		{
-			entry = hash_search(regcache, &key, HASH_FIND, NULL);
+			entry = hash_search(regcache_tables.htab, &key, HASH_FIND, NULL);
 			if (entry != NULL)
 				entry->valid = false;
 		}
 		return;
 	}
-	hash_seq_init(&status, regcache);
+	hash_seq_init(&status, regcache_tables.htab);
 	while ((entry = hash_seq_search(&status)) != NULL)
 		entry->valid = false;
 }
@@ -194,9 +199,9 @@ regcache_type_callback(Datum arg pg_attribute_unused(), int cacheid pg_attribute
 	RegEntry   *entry;
 	ListCell   *lc;
 
-	if (regcache == NULL)
+	if (regcache_tables.htab == NULL)
 		return;
-	hash_seq_init(&status, regcache);
+	hash_seq_init(&status, regcache_tables.htab);
 	while ((entry = hash_seq_search(&status)) != NULL)
 		foreach(lc, entry->domains)
 			if (hashvalue == 0 || (uint32) lfirst_int(lc) == hashvalue)
@@ -787,33 +792,27 @@ regcache_error_callback(void *arg)
 		errcontext("gathering invalidation paths of table %s", entry->relname);
 }
 
-/*
- * Forget the entries of dropped tables (their drop invalidated them), so
- * that a long-lived session writing to ever new tables (daily partitions)
- * does not keep one entry, context and plan per table it ever wrote to.
- * Run every REGCACHE_SWEEP_EVERY new entries.
- */
-static void
-regcache_sweep(void)
+/* Whether a dropped table's entry must stay (tablecache.c): valid, or in use. */
+static bool
+regcache_keep(void *entry)
 {
-	HASH_SEQ_STATUS status;
-	RegEntry   *entry;
+	RegEntry   *e = (RegEntry *) entry;
 
-	hash_seq_init(&status, regcache);
-	while ((entry = hash_seq_search(&status)) != NULL)
-	{
-		if (entry->valid || entry->in_use > 0 ||
-			SearchSysCacheExists1(RELOID, ObjectIdGetDatum(entry->key.relid)))
-			continue;
-		if (entry->plan != NULL)
-			SPI_freeplan(entry->plan);
-		if (entry->econtext != NULL)
-			FreeExprContext(entry->econtext, true);
-		if (entry->cxt != NULL)
-			MemoryContextDelete(entry->cxt);
-		/* Removing the entry just returned is allowed during a scan. */
-		(void) hash_search(regcache, &entry->key, HASH_REMOVE, NULL);
-	}
+	return e->valid || e->in_use > 0;
+}
+
+/* Free what an entry owns, before tablecache.c removes it. */
+static void
+regcache_release(void *entry)
+{
+	RegEntry   *e = (RegEntry *) entry;
+
+	if (e->plan != NULL)
+		SPI_freeplan(e->plan);
+	if (e->econtext != NULL)
+		FreeExprContext(e->econtext, true);
+	if (e->cxt != NULL)
+		MemoryContextDelete(e->cxt);
 }
 
 /*
@@ -863,29 +862,12 @@ regcache_entry(Relation rel, int variant)
 	RegEntry   *entry;
 	bool		found;
 
-	if (regcache == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(RegKey);
-		ctl.entrysize = sizeof(RegEntry);
-		ctl.hcxt = CacheMemoryContext;
-		regcache = hash_create("dumper registrations", 32, &ctl,
-							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
-	entry = hash_search(regcache, &key, HASH_ENTER, &found);
+	entry = dumper_tablecache_enter(&regcache_tables, &key, &found);
 	if (!found)
 	{
 		/* All zeros: not valid, nothing built, no context yet. */
-		memset((char *) entry + offsetof(RegEntry, valid), 0,
-			   sizeof(RegEntry) - offsetof(RegEntry, valid));
 		snprintf(entry->relname, sizeof(entry->relname), "%s",
 				 RelationGetRelationName(rel));
-		if (++regcache_created >= REGCACHE_SWEEP_EVERY)
-		{
-			regcache_created = 0;
-			regcache_sweep();	/* keeps this new entry: its table exists */
-		}
 	}
 	return entry;
 }
@@ -909,7 +891,7 @@ regcache_lookup(Relation rel)
 		return first;
 	for (key.variant = 1; key.variant < REGCACHE_VARIANTS; key.variant++)
 	{
-		entry = hash_search(regcache, &key, HASH_FIND, NULL);
+		entry = hash_search(regcache_tables.htab, &key, HASH_FIND, NULL);
 		if (entry == NULL || entry->search_path == NULL ||
 			OverrideSearchPathMatchesCurrent(entry->search_path))
 			return regcache_entry(rel, key.variant);

@@ -2,7 +2,7 @@
  *
  * registration.h
  *	  Registration: which tables are covered and how (registry.c,
- *	  registration.c), the per-backend caches of it (regcache.c, join.c),
+ *	  registration.c), the per-backend caches of it (regcache.c, join.c, tablecache.c),
  *	  the paths of whole tables (truncate.c), and keeping it all in step
  *	  with the schema (ddl.c, partition.c, rewrite.c, restore.c, utility.c).
  *
@@ -28,6 +28,27 @@ typedef struct DumperRegistration
 /* registration.c: reading dumper.registration */
 extern bool dumper_registration_read(Oid relid, DumperRegistration *reg);
 extern Oid	dumper_registered_table(Oid relid, DumperRegistration *reg);
+
+/*
+ * tablecache.c: a per-backend cache of per-table entries.  An entry begins
+ * with its key, the key with the table's OID; keep says whether the entry
+ * must stay although its table was dropped (valid, or in use), release
+ * frees what it owns before its removal.
+ */
+typedef struct DumperTableCache
+{
+	const char *name;			/* for the hash table */
+	Size		keysize;
+	Size		entrysize;
+	long		nelem;			/* initial size */
+	bool		(*keep) (void *entry);
+	void		(*release) (void *entry);
+	struct HTAB *htab;			/* NULL until the first entry */
+	int			created;		/* entries made since the last sweep */
+} DumperTableCache;
+
+extern void *dumper_tablecache_enter(DumperTableCache *cache, const void *key,
+									 bool *found);
 
 /* regcache.c: per-backend cache of registrations */
 struct _SPI_plan;				/* SPIPlanPtr, without executor/spi.h */

@@ -221,6 +221,17 @@ dumper_tuptable_oids(MemoryContext cxt)
 	return result;
 }
 
+/* The text in the first column of row i of SPI_tuptable, or NULL. */
+text *
+dumper_tuptable_text(uint64 i)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+								  1, &isnull);
+
+	return isnull ? NULL : DatumGetTextPP(d);
+}
+
 /*
  * Add every non-NULL text in the first column of SPI_tuptable to the
  * transaction's set.
@@ -230,15 +241,10 @@ dumper_gather_tuptable(void)
 {
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
-									  1, &isnull);
-		text	   *t;
+		text	   *t = dumper_tuptable_text(i);
 
-		if (isnull)
-			continue;
-		t = DatumGetTextPP(d);
-		dumper_pathset_add(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+		if (t != NULL)
+			dumper_pathset_add(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 	}
 }
 
