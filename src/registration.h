@@ -2,9 +2,10 @@
  *
  * registration.h
  *	  Registration: which tables are covered and how (registry.c,
- *	  registration.c), the per-backend caches of it (regcache.c, join.c, tablecache.c),
- *	  the paths of whole tables (truncate.c), and keeping it all in step
- *	  with the schema (ddl.c, partition.c, rewrite.c, restore.c, utility.c).
+ *	  registration.c), the per-backend caches of it (regcache.c, join.c,
+ *	  on tablecache.c), the paths of whole tables (truncate.c), and keeping
+ *	  it all in step with the schema (ddl.c, partition.c, rewrite.c,
+ *	  restore.c, utility.c).
  *
  *-------------------------------------------------------------------------
  */
