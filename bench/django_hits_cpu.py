@@ -20,6 +20,8 @@ import os
 import sys
 import time
 
+from cpu_mark import busy_ticks, others_share
+
 
 def _stat(pid):
     """(ppid, starttime, own ticks, reaped children's ticks) of PID, or None."""
@@ -54,21 +56,7 @@ def mark(roots):
         ours += procs[pid][2] + procs[pid][3]
         todo.extend(children.get(pid, []))
     kthreads = {str(p): [st, t] for p, (pp, st, t, _) in procs.items() if pp == 2 or p == 2}
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7]
-    return {"wall": time.monotonic(), "busy": busy, "ours": ours, "kthreads": kthreads}
-
-
-def others_share(then, now):
-    """Percentage of all CPUs the others took between two marks."""
-    kernel = 0
-    for p, (st, t) in now["kthreads"].items():
-        old = then["kthreads"].get(p)
-        kernel += t - old[1] if old and old[0] == st else t
-    capacity = (now["wall"] - then["wall"]) * os.sysconf("SC_CLK_TCK") * os.cpu_count()
-    others = (now["busy"] - then["busy"]) - (now["ours"] - then["ours"]) - kernel
-    return max(0.0, 100.0 * others / capacity)
+    return {"wall": time.monotonic(), "busy": busy_ticks(), "ours": ours, "kthreads": kthreads}
 
 
 def main():
