@@ -139,21 +139,33 @@ worker_disconnect(void)
 }
 
 /*
+ * Make r, a new connection to dumper.redis_url, the worker's, remembering
+ * the URL (a reload compares it).
+ */
+static void
+worker_adopt(DumperRedis *r)
+{
+	worker_redis = r;
+	if (worker_redis_url != NULL)
+		pfree(worker_redis_url);
+	worker_redis_url = MemoryContextStrdup(TopMemoryContext, dumper_redis_url);
+}
+
+/*
  * Connect to dumper.redis_url, unless connected.  False, with a message,
  * when that failed.
  */
 static bool
 worker_connect(char *err, size_t errlen)
 {
+	DumperRedis *r;
+
 	if (worker_redis != NULL)
 		return true;
-	worker_redis = dumper_redis_connect(dumper_redis_url, dumper_redis_timeout,
-										err, errlen);
-	if (worker_redis == NULL)
+	r = dumper_redis_connect(dumper_redis_url, dumper_redis_timeout, err, errlen);
+	if (r == NULL)
 		return false;
-	if (worker_redis_url != NULL)
-		pfree(worker_redis_url);
-	worker_redis_url = MemoryContextStrdup(TopMemoryContext, dumper_redis_url);
+	worker_adopt(r);
 	dumper_stats_connection(DUMPER_CONN_CONNECTED);
 	return true;
 }
@@ -403,10 +415,7 @@ worker_probe(void)
 		return;
 	}
 	worker_disconnect();
-	worker_redis = r;
-	if (worker_redis_url != NULL)
-		pfree(worker_redis_url);
-	worker_redis_url = MemoryContextStrdup(TopMemoryContext, dumper_redis_url);
+	worker_adopt(r);
 	worker_retry_at = 0;
 }
 
