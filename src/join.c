@@ -252,8 +252,7 @@ join_build(JoinEntry *entry, Relation rel)
 		expr = dumper_paths_expr(&reg, fk->confrelid, "r", &side->read_only);
 		initStringInfo(&query);
 		appendStringInfo(&query, "SELECT %s FROM %s AS r WHERE ", expr,
-						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(fk->confrelid)),
-													get_rel_name(fk->confrelid)));
+						 dumper_qualified_relname(fk->confrelid));
 		for (int k = 0; k < fk->nkeys; k++)
 		{
 			side->attnums[k] = fk->conkey[k];

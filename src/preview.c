@@ -51,48 +51,6 @@
 #include "registration.h"
 #include "spi.h"
 
-/* schema.name of a relation, quoted. */
-static char *
-preview_relname(Oid relid)
-{
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-									  get_rel_name(relid));
-}
-
-/*
- * The SQL row expression giving $1, a row of table relid, as a row of
- * registered table regrelid: $1 itself, or its columns by name (relid is a
- * partition of regrelid).
- */
-static char *
-preview_rowexpr(Oid relid, Oid regrelid)
-{
-	StringInfoData buf;
-	Relation	regrel;
-	TupleDesc	desc;
-	bool		first = true;
-
-	if (relid == regrelid)
-		return "$1";
-	initStringInfo(&buf);
-	regrel = table_open(regrelid, AccessShareLock);
-	desc = RelationGetDescr(regrel);
-	appendStringInfoString(&buf, "ROW(");
-	for (int i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		if (att->attisdropped)
-			continue;
-		appendStringInfo(&buf, "%s($1).%s", first ? "" : ", ",
-						 quote_identifier(NameStr(att->attname)));
-		first = false;
-	}
-	appendStringInfo(&buf, ")::%s", preview_relname(regrelid));
-	table_close(regrel, AccessShareLock);
-	return buf.data;
-}
-
 /* Whether table relid has foreign keys, as a join table has. */
 static bool
 preview_references(Oid relid)
@@ -128,6 +86,7 @@ dumper_paths_of(PG_FUNCTION_ARGS)
 	DumperRegistration reg;
 	Oid			regrelid;
 	AclResult	aclresult;
+	const char *rowexpr;
 	char	   *query;
 	bool		read_only;
 	int			ret;
@@ -148,7 +107,7 @@ dumper_paths_of(PG_FUNCTION_ARGS)
 	if (!OidIsValid(regrelid))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table %s is not registered with dumper", preview_relname(relid)),
+				 errmsg("table %s is not registered with dumper", dumper_qualified_relname(relid)),
 				 preview_references(relid) ?
 				 errdetail("If it is a join table, a write to it invalidates the paths of the registered rows it references: ask dumper_paths_of() for those rows.") : 0,
 				 errhint("Register it with dumper_register().")));
@@ -163,13 +122,13 @@ dumper_paths_of(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 
 	errcallback.callback = preview_error_callback;
-	errcallback.arg = preview_relname(relid);
+	errcallback.arg = dumper_qualified_relname(relid);
 	errcallback.previous = error_context_stack;
 	error_context_stack = &errcallback;
 
-	query = psprintf("SELECT %s",
-					 dumper_paths_expr(&reg, regrelid, preview_rowexpr(relid, regrelid),
-									   &read_only));
+	/* $1 itself, or a partition's row as a row of the registered table. */
+	rowexpr = (relid == regrelid) ? "$1" : dumper_row_as(regrelid, "($1)");
+	query = psprintf("SELECT %s", dumper_paths_expr(&reg, regrelid, rowexpr, &read_only));
 	SPI_connect();
 	ret = SPI_execute_with_args(query, 1, &rowtype, &PG_GETARG_DATUM(0), NULL,
 								read_only, 0);

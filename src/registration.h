@@ -76,6 +76,7 @@ extern void dumper_drop_detached_truncate_triggers(Oid partid);
 extern void dumper_install_join(Oid relid, bool explicit);
 
 /* truncate.c: the paths of every row of a table */
+extern char *dumper_row_as(Oid regrelid, const char *row);
 extern void dumper_gather_table(Oid relid, bool only, Oid regrelid,
 								const DumperRegistration *reg,
 								const char *rls_hint);

@@ -124,8 +124,7 @@ static char *
 restore_table_name(const RangeVar *rv, Oid relid)
 {
 	if (OidIsValid(relid))
-		return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-										  get_rel_name(relid));
+		return dumper_qualified_relname(relid);
 	return quote_qualified_identifier(rv->schemaname, rv->relname);
 }
 

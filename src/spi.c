@@ -221,6 +221,14 @@ dumper_tuptable_oids(MemoryContext cxt)
 	return result;
 }
 
+/* schema.name of relation relid, quoted as SQL text and messages need it. */
+char *
+dumper_qualified_relname(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
 /* The text in the first column of row i of SPI_tuptable, or NULL. */
 text *
 dumper_tuptable_text(uint64 i)

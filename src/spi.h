@@ -25,6 +25,7 @@ typedef struct DumperOwnerScope
 extern void dumper_owner_enter(DumperOwnerScope *scope);
 extern void dumper_owner_exit(DumperOwnerScope *scope);
 extern uint64 dumper_read_by_oid(const char *query, Oid oid);
+extern char *dumper_qualified_relname(Oid relid);
 extern struct varlena *dumper_tuptable_text(uint64 i);
 extern int	dumper_pin_search_path(void);
 extern void dumper_unpin_search_path(int nestlevel);

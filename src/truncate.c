@@ -110,12 +110,35 @@ truncate_refuse_row_security(Oid relid, const char *hint)
 				 errhint("%s", hint)));
 }
 
-/* schema.name of a relation, quoted. */
-static char *
-truncate_relname(Oid relid)
+/*
+ * The SQL expression giving row, a row of a table whose columns have the
+ * names of regrelid's (a partition of it, or one being attached), as a row
+ * of regrelid's type: ROW(row.a, row.b, ...)::schema.regrel.  Shared with
+ * preview.c.
+ */
+char *
+dumper_row_as(Oid regrelid, const char *row)
 {
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-									  get_rel_name(relid));
+	StringInfoData buf;
+	Relation	regrel = table_open(regrelid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(regrel);
+	bool		first = true;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "ROW(");
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped)
+			continue;
+		appendStringInfo(&buf, "%s%s.%s", first ? "" : ", ", row,
+						 quote_identifier(NameStr(att->attname)));
+		first = false;
+	}
+	appendStringInfo(&buf, ")::%s", dumper_qualified_relname(regrelid));
+	table_close(regrel, AccessShareLock);
+	return buf.data;
 }
 
 /*
@@ -132,37 +155,14 @@ void
 dumper_gather_table(Oid relid, bool only, Oid regrelid,
 					const DumperRegistration *reg, const char *rls_hint)
 {
-	StringInfoData rowexpr;
+	const char *rowexpr;
 	char	   *expr;
 
-	initStringInfo(&rowexpr);
-	if (regrelid == relid)
-		appendStringInfoString(&rowexpr, "r");
-	else
-	{
-		/* Build the registered row type's value by name. */
-		Relation	regrel = table_open(regrelid, AccessShareLock);
-		TupleDesc	desc = RelationGetDescr(regrel);
-		bool		first = true;
-
-		appendStringInfoString(&rowexpr, "ROW(");
-		for (int i = 0; i < desc->natts; i++)
-		{
-			Form_pg_attribute att = TupleDescAttr(desc, i);
-
-			if (att->attisdropped)
-				continue;
-			appendStringInfo(&rowexpr, "%sr.%s", first ? "" : ", ",
-							 quote_identifier(NameStr(att->attname)));
-			first = false;
-		}
-		appendStringInfo(&rowexpr, ")::%s", truncate_relname(regrelid));
-		table_close(regrel, AccessShareLock);
-	}
+	rowexpr = (regrelid == relid) ? "r" : dumper_row_as(regrelid, "r");
 	truncate_refuse_row_security(relid, rls_hint);
-	expr = dumper_paths_expr(reg, regrelid, rowexpr.data, NULL);
+	expr = dumper_paths_expr(reg, regrelid, rowexpr, NULL);
 	truncate_gather_query(psprintf("SELECT %s FROM %s%s AS r", expr,
-								   only ? "ONLY " : "", truncate_relname(relid)));
+								   only ? "ONLY " : "", dumper_qualified_relname(relid)));
 }
 
 /*
@@ -217,8 +217,8 @@ dumper_gather_join(Relation keyrel, Oid relid, bool only, const char *rls_hint)
 		appendStringInfo(&query,
 						 "SELECT %s FROM %s AS r WHERE EXISTS (SELECT FROM %s%s AS j WHERE ",
 						 dumper_paths_expr(&reg, fk->confrelid, "r", NULL),
-						 truncate_relname(fk->confrelid),
-						 only ? "ONLY " : "", truncate_relname(relid));
+						 dumper_qualified_relname(fk->confrelid),
+						 only ? "ONLY " : "", dumper_qualified_relname(relid));
 		for (int k = 0; k < fk->nkeys; k++)
 			appendStringInfo(&query, "%sr.%s %s j.%s",
 							 k > 0 ? " AND " : "",
