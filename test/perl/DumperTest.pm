@@ -60,6 +60,21 @@ the template C</icecream/{slug}/>, and C<$rows> rows (slug C<f1>, C<f2>,
 ...).  Waits (bounded) until the worker has delivered their paths and
 returns whether it did.
 
+=item DumperTest::demo_database($node, @extensions)
+
+In the started C<$node>: the Django demo's role C<web> (not a superuser)
+owning database C<demo>, which gets C<CREATE EXTENSION dumper> and each of
+C<@extensions>; then C<dumper.database = 'demo'> and a restart.  Waits
+(bounded) until the worker serves C<demo> and returns whether it does.
+
+=item DumperTest::demo_env(root => $root, node => $node, redis => $redis, tmp => $tmp, %more)
+
+The environment of C<django/demo>'s manage.py and gunicorn for that
+database: C<demo.settings>, the repository's C<django/> and
+C<django/demo> on PYTHONPATH, the node, the Redis, the page cache in
+C<$tmp/cache> and the render log C<$tmp/renders.log>.  Pairs in C<%more>
+are added or replace these (C<DJANGO_SETTINGS_MODULE>, C<DEMO_SLOW_MS>...).
+
 =item DumperTest::set_redis_url($node, $url)
 
 Point the node's worker at another Redis: ALTER SYSTEM SET
@@ -193,6 +208,39 @@ sub icecream_table
 		INSERT INTO icecream SELECT g, 'f' || g, 1 FROM generate_series(1, $rows) g;
 	});
 	return $node->poll_query_until('postgres', 'SELECT count(*) = 0 FROM dumper_pending');
+}
+
+# The Django demo's database on $node, served by the worker (see the POD).
+sub demo_database
+{
+	my ($node, @extensions) = @_;
+	$node->safe_psql('postgres', 'CREATE ROLE web LOGIN');
+	$node->safe_psql('postgres', 'CREATE DATABASE demo OWNER web');
+	$node->safe_psql('demo', join("\n", map { "CREATE EXTENSION $_;" } 'dumper', @extensions));
+	$node->append_conf('postgresql.conf', "dumper.database = 'demo'\n");
+	$node->restart;
+	return $node->poll_query_until('demo', q{
+		SELECT count(*) = 1 FROM pg_stat_activity
+		WHERE backend_type = 'dumper worker' AND datname = 'demo'});
+}
+
+# The environment of the Django demo on that database (see the POD).
+sub demo_env
+{
+	my (%opts) = @_;
+	my ($root, $node, $redis, $tmp) = delete @opts{qw(root node redis tmp)};
+	return (
+		DJANGO_SETTINGS_MODULE  => 'demo.settings',
+		PYTHONPATH              => "$root/django:$root/django/demo",
+		PYTHONDONTWRITEBYTECODE => 1,
+		DEMO_DB_NAME            => 'demo',
+		DEMO_DB_USER            => 'web',
+		DEMO_DB_HOST            => $node->host,
+		DEMO_DB_PORT            => $node->port,
+		DUMPER_REDIS_URL        => $redis->url,
+		DEMO_CACHE_DIR          => "$tmp/cache",
+		DEMO_RENDER_LOG         => "$tmp/renders.log",
+		%opts);
 }
 
 # ALTER SYSTEM SET dumper.redis_url and reload.

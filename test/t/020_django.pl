@@ -37,32 +37,11 @@ $node->start;
 
 # The app's role, not a superuser, owns its database and tables, and its
 # migrations register them.  CREATE EXTENSION needs a superuser: done here.
-$node->safe_psql('postgres', 'CREATE ROLE web LOGIN');
-$node->safe_psql('postgres', 'CREATE DATABASE demo OWNER web');
-$node->safe_psql('demo', q{
-	CREATE EXTENSION dumper;
-	CREATE EXTENSION pg_stat_statements;
-});
-# The worker serves the app's database.
-$node->append_conf('postgresql.conf', "dumper.database = 'demo'\n");
-$node->restart;
-ok($node->poll_query_until('demo', q{
-	SELECT count(*) = 1 FROM pg_stat_activity
-	WHERE backend_type = 'dumper worker' AND datname = 'demo'}),
+ok(DumperTest::demo_database($node, 'pg_stat_statements'),
 	'the worker serves the app database');
 
-my %app_env = (
-	DJANGO_SETTINGS_MODULE  => 'demo.settings',
-	PYTHONPATH              => "$root/django:$root/django/demo",
-	PYTHONDONTWRITEBYTECODE => 1,
-	DEMO_DB_NAME            => 'demo',
-	DEMO_DB_USER            => 'web',
-	DEMO_DB_HOST            => $node->host,
-	DEMO_DB_PORT            => $node->port,
-	DUMPER_REDIS_URL        => $redis->url,
-	DEMO_CACHE_DIR          => "$tmp/cache",
-	DEMO_RENDER_LOG         => $render_log,
-	DEMO_PAUSE_DIR          => "$tmp/pause");
+my %app_env = DumperTest::demo_env(root => $root, node => $node, redis => $redis,
+	tmp => $tmp, DEMO_PAUSE_DIR => "$tmp/pause");
 
 # Run manage.py with ARGS in the app's environment; die on failure.
 sub manage

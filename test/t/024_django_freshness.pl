@@ -73,19 +73,12 @@ sub settings_module
 settings_module('fresh', "DUMPER_RENDER_WAIT_SECONDS = $bound");
 settings_module('nowait', 'DUMPER_WAIT_SECONDS = 0');
 
-my %app_env = (
-	DJANGO_SETTINGS_MODULE  => 'fresh',
-	PYTHONPATH              => "$tmp/settings:$root/django:$root/django/demo",
-	PYTHONDONTWRITEBYTECODE => 1,
-	DEMO_DB_NAME            => 'demo',
-	DEMO_DB_USER            => 'web',
-	DEMO_DB_HOST            => $node->host,
-	DEMO_DB_PORT            => $node->port,
-	DUMPER_REDIS_URL        => $redis->url,
-	DEMO_CACHE_DIR          => "$tmp/cache",
-	DEMO_RENDER_LOG         => $render_log,
-	DEMO_PAUSE_DIR          => "$tmp/pause",
-	DEMO_SLOW_MS            => $slow_ms);
+my %app_env = DumperTest::demo_env(root => $root, node => $node, redis => $redis,
+	tmp => $tmp,
+	DJANGO_SETTINGS_MODULE => 'fresh',
+	PYTHONPATH             => "$tmp/settings:$root/django:$root/django/demo",
+	DEMO_PAUSE_DIR         => "$tmp/pause",
+	DEMO_SLOW_MS           => $slow_ms);
 
 # Run manage.py with ARGS, the app's environment overridden by %$ENV_OVER;
 # (exit status, stdout and stderr together).

@@ -50,28 +50,10 @@ my $redis = DumperTest::Redis->start(dir => PostgreSQL::Test::Utils::tempdir());
 my $node = DumperTest::new_node('scen', redis => $redis, preload => 1,
 	extra => [ "dumper.naptime = '200ms'" ]);
 $node->start;
-$node->safe_psql('postgres', 'CREATE ROLE web LOGIN');
-$node->safe_psql('postgres', 'CREATE DATABASE demo OWNER web');
-$node->safe_psql('demo', 'CREATE EXTENSION dumper');
-$node->append_conf('postgresql.conf', "dumper.database = 'demo'\n");
-$node->restart;
-ok($node->poll_query_until('demo', q{
-	SELECT count(*) = 1 FROM pg_stat_activity
-	WHERE backend_type = 'dumper worker' AND datname = 'demo'}),
-	'the worker serves the app database');
+ok(DumperTest::demo_database($node), 'the worker serves the app database');
 
-my %app_env = (
-	DJANGO_SETTINGS_MODULE  => 'demo.settings',
-	PYTHONPATH              => "$root/django:$root/django/demo",
-	PYTHONDONTWRITEBYTECODE => 1,
-	DEMO_DB_NAME            => 'demo',
-	DEMO_DB_USER            => 'web',
-	DEMO_DB_HOST            => $node->host,
-	DEMO_DB_PORT            => $node->port,
-	DUMPER_REDIS_URL        => $redis->url,
-	DEMO_CACHE_DIR          => "$tmp/cache",
-	DEMO_RENDER_LOG         => $render_log,
-	DEMO_SLOW_MS            => $slow_ms);
+my %app_env = DumperTest::demo_env(root => $root, node => $node, redis => $redis,
+	tmp => $tmp, DEMO_SLOW_MS => $slow_ms);
 
 # Run manage.py with ARGS in the app's environment; its stdout, or die.
 sub manage
